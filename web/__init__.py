@@ -1,0 +1,1 @@
+"""The aiohttp application: the webhook endpoint, the dashboard, health and metrics."""
