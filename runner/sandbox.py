@@ -1,0 +1,444 @@
+"""The Docker sandbox: one locked-down container per submission, always removed afterwards.
+
+The submission and the results live in two named volumes, so they work with a read-only root and a
+remote engine (`DOCKER_HOST`) alike: the submission goes in and the results come out through the
+engine's archive API, never through host paths. A tiny template image, imported on first use,
+gives both volumes a world-writable root (the engine copies a directory's mode into an empty
+volume), so any non-root user the image runs as can write its results.
+
+Everything here is synchronous (the docker SDK is); `run_async` runs it off the event loop and
+turns cancellation into a killed container.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import tarfile
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.types import Mount, Ulimit
+
+from runner.capture import OutputCapture
+from runner.outcome import ErrorKind, Outcome
+from runner.results import TapParser
+from runner.spec import SandboxSpec, format_size
+from runner.verdict import RunFacts, decide
+
+log = logging.getLogger(__name__)
+
+LABEL = "pushgrade.managed"
+TEMPLATE_IMAGE = "pushgrade/volume-template:1"
+GRADESCOPE_ENTRY = "/autograder/run_autograder"
+NOBODY = "65534:65534"
+SCRATCH = "/tmp"  # noqa: S108 -- the container's own scratch tmpfs, not the host's
+
+
+@dataclass(frozen=True)
+class ImageTraits:
+    image_id: str
+    gradescope: bool  # has /autograder/run_autograder
+    run_autograder_executable: bool
+    has_command: bool
+    user: str
+    env: tuple[str, ...]
+
+
+class RunHandle:
+    """Lets another thread cancel a run: the container is killed and everything removed."""
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+        self._container: docker.models.containers.Container | None = None
+        self._lock = threading.Lock()
+
+    def attach(self, container: docker.models.containers.Container) -> None:
+        with self._lock:
+            self._container = container
+        if self.cancelled.is_set():
+            _kill(container)
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        with self._lock:
+            container = self._container
+        if container is not None:
+            _kill(container)
+
+
+class RunCancelled(Exception):
+    pass
+
+
+class Sandbox:
+    def __init__(self, client: docker.DockerClient | None = None) -> None:
+        self._client = client
+        self._traits: dict[str, ImageTraits] = {}
+        self._template_ready = False
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            self._client = docker.from_env()
+        return self._client
+
+    async def run_async(self, submission: Path, spec: SandboxSpec) -> Outcome:
+        handle = RunHandle()
+        task = asyncio.ensure_future(asyncio.to_thread(self.run, submission, spec, handle=handle))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            handle.cancel()
+            # Wait for the cleanup to finish before reporting the cancellation.
+            await asyncio.wait([task])
+            if not task.cancelled():
+                task.exception()  # RunCancelled, expected: mark it retrieved
+            raise
+
+    def run(
+        self, submission: Path, spec: SandboxSpec, *, handle: RunHandle | None = None
+    ) -> Outcome:
+        handle = handle or RunHandle()
+        try:
+            traits = self._image(spec)
+        except docker.errors.ImageNotFound as err:
+            return Outcome.errored(ErrorKind.IMAGE_NOT_FOUND, _image_missing(spec, err))
+        except docker.errors.DockerException as err:
+            return Outcome.errored(ErrorKind.DOCKER_UNAVAILABLE, _engine_down(err))
+        if not traits.gradescope and not traits.has_command:
+            return Outcome.errored(
+                ErrorKind.IMAGE_NO_COMMAND,
+                f"The image {spec.image} has no command (CMD or ENTRYPOINT) and no "
+                f"{GRADESCOPE_ENTRY}, so there is nothing to run.",
+                image_id=traits.image_id,
+            )
+        run_id = uuid.uuid4().hex[:12]
+        try:
+            return self._run_container(submission, spec, traits, run_id, handle)
+        except RunCancelled:
+            raise
+        except docker.errors.DockerException as err:
+            log.warning("sandbox run %s failed: %s", run_id, err)
+            return Outcome.errored(
+                ErrorKind.SANDBOX_FAILED,
+                f"The sandbox could not run the submission: {_short(err)}",
+                image_id=traits.image_id,
+            )
+        finally:
+            self._remove_run(run_id)
+
+    # -- the image ------------------------------------------------------------------------------
+
+    def _image(self, spec: SandboxSpec) -> ImageTraits:
+        try:
+            image = self.client.images.get(spec.image)
+        except docker.errors.ImageNotFound:
+            if not spec.pull_missing:
+                raise
+            try:
+                image = self.client.images.pull(spec.image)
+            except docker.errors.APIError as err:
+                raise docker.errors.ImageNotFound(_short(err)) from err
+        traits = self._traits.get(image.id)
+        if traits is None:
+            traits = self._probe(image)
+            self._traits[image.id] = traits
+        return traits
+
+    def _probe(self, image: docker.models.images.Image) -> ImageTraits:
+        """Look inside the image once (per image id) without starting anything."""
+        config = image.attrs.get("Config") or {}
+        probe = self.client.containers.create(
+            image.id,
+            entrypoint=["/pushgrade-probe"],
+            command=[],
+            network_mode="none",
+            labels={LABEL: "1"},
+        )
+        try:
+            stat = probe.get_archive(GRADESCOPE_ENTRY)[1]
+            gradescope, executable = True, bool(stat.get("mode", 0) & 0o111)
+        except docker.errors.NotFound:
+            gradescope = executable = False
+        finally:
+            probe.remove(force=True)
+        return ImageTraits(
+            image_id=image.id,
+            gradescope=gradescope,
+            run_autograder_executable=executable,
+            has_command=bool(config.get("Cmd") or config.get("Entrypoint")),
+            user=(config.get("User") or "").strip(),
+            env=tuple(config.get("Env") or ()),
+        )
+
+    def _ensure_template(self) -> None:
+        with self._lock:
+            if self._template_ready:
+                return
+            try:
+                self.client.images.get(TEMPLATE_IMAGE)
+            except docker.errors.ImageNotFound:
+                repository, tag = TEMPLATE_IMAGE.rsplit(":", 1)
+                self.client.api.import_image_from_data(
+                    _template_tar(), repository=repository, tag=tag
+                )
+            self._template_ready = True
+
+    # -- one run --------------------------------------------------------------------------------
+
+    def _run_container(
+        self,
+        submission: Path,
+        spec: SandboxSpec,
+        traits: ImageTraits,
+        run_id: str,
+        handle: RunHandle,
+    ) -> Outcome:
+        limits = spec.limits
+        sub_volume, res_volume = self._prepare_volumes(run_id)
+        mounts = [
+            Mount("/submission", sub_volume, no_copy=True),
+            Mount("/results", res_volume, no_copy=True),
+        ]
+        if traits.gradescope:
+            mounts += [
+                Mount("/autograder/submission", sub_volume, no_copy=True),
+                Mount("/autograder/results", res_volume, no_copy=True),
+            ]
+        root = traits.gradescope or spec.as_root
+        user = "0:0" if root else (traits.user if _non_root(traits.user) else NOBODY)
+        # A non-root user without a home gets the writable scratch space as one (in the container).
+        has_home = root or any(e.startswith("HOME=") for e in traits.env)
+        env = {} if has_home else {"HOME": SCRATCH}
+        entry: dict = {}
+        if traits.gradescope:
+            entry = {
+                "entrypoint": [GRADESCOPE_ENTRY]
+                if traits.run_autograder_executable
+                else ["bash", GRADESCOPE_ENTRY],
+                "command": [],
+                "working_dir": "/autograder",
+            }
+        container = self.client.containers.create(
+            traits.image_id,
+            name=f"pushgrade-{run_id}",
+            labels={LABEL: "1", "pushgrade.run": run_id},
+            user=user,
+            environment=env,
+            mounts=mounts,
+            read_only=not traits.gradescope,
+            tmpfs={SCRATCH: f"rw,exec,nosuid,nodev,size={limits.tmpfs_bytes},mode=1777"},
+            network_mode="bridge" if limits.network else "none",
+            mem_limit=limits.memory_bytes,
+            memswap_limit=limits.memory_bytes,
+            pids_limit=limits.pids,
+            nano_cpus=int(limits.cpus * 1e9),
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            ulimits=[
+                Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),
+                Ulimit(name="fsize", soft=limits.fsize_bytes, hard=limits.fsize_bytes),
+                Ulimit(name="core", soft=0, hard=0),
+            ],
+            runtime=spec.runtime,
+            stdin_open=False,
+            tty=False,
+            **entry,
+        )
+        handle.attach(container)
+        with _packed(submission) as archive:
+            container.put_archive("/submission", archive)
+        if handle.cancelled.is_set():
+            raise RunCancelled
+
+        tap = TapParser()
+        capture = OutputCapture(
+            head_bytes=limits.log_head_bytes,
+            tail_bytes=limits.log_tail_bytes,
+            flood_bytes=limits.output_flood_bytes,
+            on_stdout_line=tap.feed,
+        )
+        stream = container.attach(stdout=True, stderr=True, stream=True, logs=False, demux=True)
+        reader = threading.Thread(
+            target=_read_output, args=(stream, capture, container), daemon=True
+        )
+        container.start()
+        started = time.monotonic()
+        reader.start()
+        timed_out = False
+        try:
+            container.wait(timeout=limits.timeout_s)
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            timed_out = True
+            _kill(container)
+            container.wait(timeout=30)
+        duration = time.monotonic() - started
+        reader.join(timeout=30)
+        capture.close()
+        if handle.cancelled.is_set():
+            raise RunCancelled
+
+        container.reload()
+        state = container.attrs.get("State") or {}
+        files, problem = self._collect_results(container, limits.results_bytes)
+        facts = RunFacts(
+            exit_code=state.get("ExitCode"),
+            duration_s=duration,
+            log=capture.text(),
+            log_truncated=capture.truncated,
+            image_id=traits.image_id,
+            timed_out=timed_out and not capture.flooded,
+            oom_killed=bool(state.get("OOMKilled")),
+            flooded=capture.flooded,
+            output_bytes=capture.total_bytes,
+            results_files=files,
+            results_problem=problem,
+            tap=tap.finish(),
+        )
+        return decide(facts, limits)
+
+    def _prepare_volumes(self, run_id: str) -> tuple[str, str]:
+        self._ensure_template()
+        names = (f"pushgrade-{run_id}-submission", f"pushgrade-{run_id}-results")
+        for name in names:
+            self.client.volumes.create(name, labels={LABEL: "1", "pushgrade.run": run_id})
+        # Never started: creating it is enough for the engine to copy the template's modes in.
+        template = self.client.containers.create(
+            TEMPLATE_IMAGE,
+            command=["/none"],
+            network_mode="none",
+            labels={LABEL: "1", "pushgrade.run": run_id},
+            mounts=[Mount("/submission", names[0]), Mount("/results", names[1])],
+        )
+        template.remove(force=True)
+        return names
+
+    def _collect_results(self, container, cap: int) -> tuple[dict[str, bytes], str | None]:
+        """Regular files under /results, read through the archive API with a size cap."""
+        try:
+            chunks, _ = container.get_archive("/results")
+        except docker.errors.NotFound:
+            return {}, None
+        with tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024) as spool:
+            total = 0
+            for chunk in chunks:
+                total += len(chunk)
+                if total > cap + 1024 * 1024:  # tar headers cost a little on top of the data
+                    return {}, (
+                        f"the results folder holds more than {format_size(cap)}; "
+                        "only results.json and JUnit XML files belong there"
+                    )
+                spool.write(chunk)
+            spool.seek(0)
+            files: dict[str, bytes] = {}
+            with tarfile.open(fileobj=spool, mode="r|") as tar:
+                for member in tar:
+                    path = member.name.partition("/")[2]
+                    if not member.isreg() or not (path == "results.json" or path.endswith(".xml")):
+                        continue
+                    handle = tar.extractfile(member)
+                    if handle is not None:
+                        files[path] = handle.read()
+            return files, None
+
+    def _remove_run(self, run_id: str) -> None:
+        """Remove the run's container and volumes, whatever state they are in."""
+        try:
+            for container in self.client.containers.list(
+                all=True, filters={"label": f"pushgrade.run={run_id}"}
+            ):
+                container.remove(force=True, v=True)
+            for volume in self.client.volumes.list(filters={"label": f"pushgrade.run={run_id}"}):
+                volume.remove(force=True)
+        except docker.errors.DockerException as err:
+            log.warning("could not remove run %s: %s", run_id, err)
+
+    def leftovers(self) -> list[str]:
+        """Names of pushgrade containers and volumes still present (an orphan sweep's input)."""
+        containers = self.client.containers.list(all=True, filters={"label": LABEL})
+        volumes = self.client.volumes.list(filters={"label": LABEL})
+        return [c.name for c in containers] + [v.name for v in volumes]
+
+
+def _read_output(stream: Iterator, capture: OutputCapture, container) -> None:
+    try:
+        for stdout, stderr in stream:
+            if stdout:
+                capture.feed(stdout, stdout=True)
+            if stderr:
+                capture.feed(stderr, stdout=False)
+            if capture.flooded:
+                _kill(container)
+                break
+    except Exception as err:  # the stream ends abruptly when the container is killed
+        log.debug("output stream ended: %s", err)
+
+
+def _kill(container) -> None:
+    with contextlib.suppress(docker.errors.DockerException):  # already stopped or gone
+        container.kill()
+
+
+@contextlib.contextmanager
+def _packed(root: Path) -> Iterator[IO[bytes]]:
+    """The submission folder as a tar stream for the archive API: world-writable in the sandbox,
+    owned by root, symlinks kept as links (extraction already checked they stay inside)."""
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+        with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            tar.add(root, arcname=".", filter=_sandbox_owned)
+        spool.seek(0)
+        yield spool
+
+
+def _sandbox_owned(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    if not (info.isreg() or info.isdir() or info.issym()):
+        return None
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    if info.isdir() or info.mode & 0o111:
+        info.mode = 0o777
+    elif info.isreg():
+        info.mode = 0o666
+    return info
+
+
+def _template_tar() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name in ("submission", "results"):
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o1777
+            tar.addfile(info)
+    return buffer.getvalue()
+
+
+def _non_root(user: str) -> bool:
+    return bool(user) and user.split(":", 1)[0] not in ("root", "0")
+
+
+def _short(err: Exception) -> str:
+    text = getattr(err, "explanation", None) or str(err)
+    return str(text).strip().splitlines()[0][:300] if text else type(err).__name__
+
+
+def _image_missing(spec: SandboxSpec, err: Exception) -> str:
+    where = "locally" if not spec.pull_missing else "locally, and pulling it failed"
+    return f"The grader image {spec.image} was not found {where}: {_short(err)}"
+
+
+def _engine_down(err: Exception) -> str:
+    return f"The Docker engine did not answer: {_short(err)}"

@@ -1,0 +1,125 @@
+"""From what happened in the container to an `Outcome` (pure: no Docker here).
+
+The results come from the first of these that exists: `/results/results.json` (Gradescope's
+schema), JUnit XML files under `/results/`, TAP on stdout, the exit code. What stopped the run
+early (memory, an output flood, the clock) decides before any of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from runner.outcome import ErrorKind, Outcome, Status
+from runner.results import (
+    ParsedResults,
+    ResultsError,
+    parse_gradescope,
+    parse_junit,
+    results_from_exit_code,
+)
+from runner.spec import SandboxLimits, format_size
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What the sandbox observed, stripped of everything Docker-shaped."""
+
+    exit_code: int | None
+    duration_s: float
+    log: str
+    log_truncated: bool
+    image_id: str | None = None
+    timed_out: bool = False
+    oom_killed: bool = False
+    flooded: bool = False
+    output_bytes: int = 0
+    # Files found under /results: path relative to it -> content.
+    results_files: dict[str, bytes] = field(default_factory=dict)
+    # Why the results folder could not be read, when it could not.
+    results_problem: str | None = None
+    tap: ParsedResults | None = None
+
+
+def decide(facts: RunFacts, limits: SandboxLimits) -> Outcome:
+    common = {
+        "duration_s": round(facts.duration_s, 3),
+        "exit_code": facts.exit_code,
+        "log": facts.log,
+        "log_truncated": facts.log_truncated,
+        "image_id": facts.image_id,
+    }
+    if facts.oom_killed:
+        return Outcome.errored(
+            ErrorKind.OUT_OF_MEMORY,
+            f"The submission ran out of memory (limit {format_size(limits.memory_bytes)}) "
+            "and was stopped.",
+            **common,
+        )
+    if facts.flooded:
+        return Outcome.errored(
+            ErrorKind.OUTPUT_FLOOD,
+            f"The submission printed more than {format_size(limits.output_flood_bytes)} of "
+            "output and was stopped; the log keeps its beginning and end.",
+            **common,
+        )
+    try:
+        parsed = _read_results(facts)
+    except ResultsError as err:
+        if facts.timed_out:
+            return _timed_out(None, limits, common)
+        return Outcome.errored(
+            ErrorKind.BAD_RESULTS, f"The grader's results could not be read: {err}", **common
+        )
+    if facts.timed_out:
+        return _timed_out(parsed, limits, common)
+    if parsed is None:
+        parsed = results_from_exit_code(facts.exit_code if facts.exit_code is not None else -1)
+    reason = None
+    passed = parsed.passed
+    if parsed.source == "exit_code" and facts.exit_code != 0:
+        reason = f"The grader exited with code {facts.exit_code} and wrote no results file."
+    elif parsed.source == "tap" and facts.exit_code != 0:
+        # A TAP harness that exits non-zero has failed, whatever lines it printed before.
+        passed = False
+        reason = f"The grader printed TAP but exited with code {facts.exit_code}."
+    if parsed.notes:
+        reason = " ".join(filter(None, [reason, *parsed.notes]))
+    return _with_results(Status.PASSED if passed else Status.FAILED, parsed, reason, common)
+
+
+def _read_results(facts: RunFacts) -> ParsedResults | None:
+    if facts.results_problem:
+        raise ResultsError(facts.results_problem)
+    if "results.json" in facts.results_files:
+        return parse_gradescope(facts.results_files["results.json"], file="results.json")
+    xml = sorted(
+        (path, data) for path, data in facts.results_files.items() if path.endswith(".xml")
+    )
+    if xml:
+        return parse_junit(xml)
+    return facts.tap
+
+
+def _timed_out(parsed: ParsedResults | None, limits: SandboxLimits, common: dict) -> Outcome:
+    reason = f"The submission did not finish within the time limit ({limits.timeout_s:g} s)."
+    if parsed is None:
+        return Outcome(status=Status.TIMED_OUT, reason=reason, **common)
+    # Whatever the grader had reported before the clock ran out stays visible to the teacher.
+    return _with_results(Status.TIMED_OUT, parsed, reason, common)
+
+
+def _with_results(
+    status: Status, parsed: ParsedResults, reason: str | None, common: dict
+) -> Outcome:
+    return Outcome(
+        status=status,
+        score=parsed.score,
+        max_score=parsed.max_score,
+        tests=list(parsed.tests),
+        reason=reason,
+        source=parsed.source,
+        output=parsed.output,
+        output_visibility=parsed.output_visibility,
+        stdout_visibility=parsed.stdout_visibility,
+        **common,
+    )
