@@ -1,0 +1,137 @@
+"""The `pushgrade` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from ghapp.config import AssignmentConfig, ConfigError, load_config
+from runner.grade import grade
+from runner.outcome import Outcome, Status, TestStatus
+
+# Exit codes: grading ran (whatever the score) / the command was used wrongly / it could not run.
+EXIT_GRADED, EXIT_USAGE, EXIT_COULD_NOT_RUN = 0, 2, 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return args.func(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pushgrade",
+        description="Grade programming assignments pushed to GitHub, in the teacher's sandboxed "
+        "Docker image.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    try_ = commands.add_parser(
+        "try",
+        help="grade a folder or archive locally, exactly as the app would",
+        description="Grade a submission (a folder, .zip or .tar.gz) in the grader image, with the "
+        "same extraction, sandbox and result parsing the app uses. Exit code 0 when grading ran "
+        "(whatever the score), 3 when it could not run, 2 for a usage or config error.",
+    )
+    try_.add_argument("path", type=Path, metavar="PATH", help="submission folder or archive")
+    try_.add_argument("--image", help="grader image (overrides the config file's image)")
+    try_.add_argument("--timeout", type=float, metavar="SECONDS", help="wall-clock limit")
+    try_.add_argument(
+        "--config", type=Path, metavar="FILE", help="a .github/pushgrade.yml to take settings from"
+    )
+    try_.add_argument("--json", action="store_true", help="print the Outcome as one JSON object")
+    try_.set_defaults(func=_cmd_try)
+    return parser
+
+
+def _cmd_try(args: argparse.Namespace) -> int:
+    try:
+        config = _try_config(args)
+    except ConfigError as err:
+        print(f"pushgrade: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as err:
+        print(f"pushgrade: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.path.exists():
+        print(f"pushgrade: {args.path} does not exist", file=sys.stderr)
+        return EXIT_USAGE
+    outcome = grade(args.path, config.sandbox_spec())
+    if args.json:
+        print(outcome.to_json())
+    else:
+        print(render_text(outcome, args.path, config.image))
+    return EXIT_COULD_NOT_RUN if outcome.could_not_run else EXIT_GRADED
+
+
+def _try_config(args: argparse.Namespace) -> AssignmentConfig:
+    fields: dict = {}
+    if args.config is not None:
+        try:
+            text = args.config.read_bytes()
+        except OSError as err:
+            raise ValueError(f"cannot read {args.config}: {err.strerror}") from None
+        fields = load_config(text, file=str(args.config)).model_dump()
+    if args.image:
+        fields["image"] = args.image
+    if args.timeout is not None:
+        if args.timeout <= 0:
+            raise ValueError("--timeout must be a positive number of seconds")
+        fields["timeout"] = args.timeout
+    if not fields.get("image"):
+        raise ValueError("no grader image: give --image IMAGE or a --config file with 'image:'")
+    return AssignmentConfig.model_validate(fields)
+
+
+_MARKS = {
+    TestStatus.PASSED: "✔",
+    TestStatus.FAILED: "✘",
+    TestStatus.ERRORED: "!",
+    TestStatus.SKIPPED: "-",
+}
+
+
+def render_text(outcome: Outcome, path: Path, image: str) -> str:
+    """A terminal report: the verdict first, then each test, then the log."""
+    lines = [f"{path} graded with {image} in {outcome.duration_s:.1f} s"]
+    verdict = outcome.status.value.replace("_", " ").upper()
+    if outcome.score is not None:
+        total = f"{_points(outcome.score)}"
+        if outcome.max_score is not None:
+            total += f" / {_points(outcome.max_score)}"
+        verdict += f"  {total}"
+    lines.append(verdict)
+    if outcome.reason:
+        lines.append(outcome.reason)
+    if outcome.tests:
+        lines.append("")
+        width = min(max(len(t.name) for t in outcome.tests), 60)
+        for test in outcome.tests:
+            points = ""
+            if test.max_score is not None:
+                points = f"{_points(test.score or 0)}/{_points(test.max_score)}"
+            lines.append(f"  {_MARKS[test.status]} {test.name:<{width}}  {points}".rstrip())
+            if test.status in (TestStatus.FAILED, TestStatus.ERRORED) and test.output:
+                lines.extend(f"      {line}" for line in test.output.strip().splitlines()[:20])
+    if outcome.output:
+        lines += ["", outcome.output.strip()]
+    if outcome.log.strip() and (outcome.status is not Status.PASSED or not outcome.tests):
+        lines += ["", "--- log" + (" (head and tail) ---" if outcome.log_truncated else " ---")]
+        lines.append(outcome.log.rstrip())
+    return "\n".join(lines)
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
