@@ -34,11 +34,22 @@ class Runtime(StrEnum):
 
 def _size(value: Any) -> int:
     if isinstance(value, str | int) and not isinstance(value, bool):
-        return parse_size(value)
-    raise ValueError(f"{value!r} is not a size (examples: 512m, 1g)")
+        try:
+            return parse_size(value)
+        except OverflowError:  # a size of 400 digits overflows a float
+            raise ValueError(f"{value!r} is too large a size") from None
+    # Not `{value!r}`: an alias bomb's list would take hours to print; the caller adds the value.
+    raise ValueError("not a size (examples: 512m, 1g)")
 
 
 Size = Annotated[int, BeforeValidator(_size)]
+
+
+def _one_value(value: Any) -> Any:
+    # An enum's own error prints the value, and an alias bomb's list would take hours to print.
+    if isinstance(value, list | dict):
+        raise ValueError("expected one value, not a list or a mapping")
+    return value
 
 
 class Limits(BaseModel):
@@ -56,9 +67,9 @@ class AssignmentConfig(BaseModel):
     timeout: float = Field(SandboxLimits.timeout_s, gt=0, le=3600)
     limits: Limits = Limits()
     network: bool = False
-    runtime: Runtime = Runtime.RUNC
+    runtime: Annotated[Runtime, BeforeValidator(_one_value)] = Runtime.RUNC
     run_as_root: bool = False
-    visibility: VisibilityLevel = VisibilityLevel.FULL
+    visibility: Annotated[VisibilityLevel, BeforeValidator(_one_value)] = VisibilityLevel.FULL
 
     def sandbox_spec(self, *, pull_missing: bool = True) -> SandboxSpec:
         return SandboxSpec(
@@ -116,6 +127,8 @@ def load_config(text: str | bytes, *, file: str = ".github/pushgrade.yml") -> As
         raise ConfigError(file, [ConfigProblem(where, "", f"not valid YAML: {problem}")]) from None
     except RecursionError:
         raise ConfigError(file, [ConfigProblem("", "", "nested too deeply")]) from None
+    except (ValueError, OverflowError) as err:  # a scalar PyYAML cannot build: 2001-02-30, 10**5000
+        raise ConfigError(file, [ConfigProblem("", "", f"a value cannot be read: {err}")]) from None
     if not isinstance(data, dict):
         raise ConfigError(file, [ConfigProblem("", "", "expected a mapping of settings")])
     try:
@@ -158,7 +171,9 @@ def _where(node: yaml.Node | None, loc: list[str]) -> str:
     for part in loc:
         if isinstance(found, yaml.MappingNode):
             match = next(
-                ((k, v) for k, v in found.value if getattr(k, "value", None) == part), None
+                # The last of duplicate keys is the one PyYAML keeps.
+                ((k, v) for k, v in reversed(found.value) if getattr(k, "value", None) == part),
+                None,
             )
             if match is None:
                 break

@@ -38,7 +38,8 @@ class OutputCapture:
 
     @property
     def truncated(self) -> bool:
-        return self.total_bytes > len(self._head) + len(self._tail)
+        # The tail is trimmed lazily and may hold more than is kept: count only what `text` keeps.
+        return self.total_bytes > len(self._head) + min(len(self._tail), self.tail_bytes)
 
     def feed(self, data: bytes, *, stdout: bool = True) -> None:
         if not data:
@@ -90,9 +91,10 @@ class OutputCapture:
         """The kept output: all of it, or its head and tail around a note of what was left out."""
         if len(self._tail) > self.tail_bytes:
             del self._tail[: len(self._tail) - self.tail_bytes]
-        head = self._head.decode("utf-8", errors="replace")
         if not self.truncated:
-            return head + self._tail.decode("utf-8", errors="replace")
+            # Decoded as one: a character split between head and tail must survive.
+            return (self._head + self._tail).decode("utf-8", errors="replace")
+        head = self._head.decode("utf-8", errors="replace")
         omitted = self.total_bytes - len(self._head) - len(self._tail)
         tail = self._tail.decode("utf-8", errors="replace")
         return f"{head}\n\n… [{omitted:,} bytes of output omitted] …\n\n{tail}"

@@ -77,14 +77,18 @@ def decide(facts: RunFacts, limits: SandboxLimits) -> Outcome:
     reason = None
     passed = parsed.passed
     if parsed.source == "exit_code" and facts.exit_code != 0:
-        reason = f"The grader exited with code {facts.exit_code} and wrote no results file."
+        reason = f"The grader {_exited(facts.exit_code)} and wrote no results file."
     elif parsed.source == "tap" and facts.exit_code != 0:
         # A TAP harness that exits non-zero has failed, whatever lines it printed before.
         passed = False
-        reason = f"The grader printed TAP but exited with code {facts.exit_code}."
+        reason = f"The grader printed TAP but {_exited(facts.exit_code)}."
     if parsed.notes:
         reason = " ".join(filter(None, [reason, *parsed.notes]))
     return _with_results(Status.PASSED if passed else Status.FAILED, parsed, reason, common)
+
+
+def _exited(exit_code: int | None) -> str:
+    return "ended without an exit code" if exit_code is None else f"exited with code {exit_code}"
 
 
 def _read_results(facts: RunFacts) -> ParsedResults | None:
