@@ -29,7 +29,7 @@ from typing import IO
 import docker
 import docker.errors
 import requests.exceptions
-from docker.types import Mount, Ulimit
+from docker.types import LogConfig, Mount, Ulimit
 
 from runner.capture import OutputCapture
 from runner.outcome import ErrorKind, Outcome
@@ -256,6 +256,8 @@ class Sandbox:
             runtime=spec.runtime,
             stdin_open=False,
             tty=False,
+            # Output reaches us through attach; the engine's own copy stays small on its disk.
+            log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
             **entry,
         )
         handle.attach(container)
@@ -374,15 +376,18 @@ class Sandbox:
 
 
 def _read_output(stream: Iterator, capture: OutputCapture, container) -> None:
+    killer = None
     try:
         for stdout, stderr in stream:
+            if killer is not None:
+                continue  # keep draining: the engine finishes a kill only once output is read
             if stdout:
                 capture.feed(stdout, stdout=True)
             if stderr:
                 capture.feed(stderr, stdout=False)
             if capture.flooded:
-                _kill(container)
-                break
+                killer = threading.Thread(target=_kill, args=(container,), daemon=True)
+                killer.start()
     except Exception as err:  # the stream ends abruptly when the container is killed
         log.debug("output stream ended: %s", err)
 
