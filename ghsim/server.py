@@ -1,0 +1,343 @@
+"""`GitHubSimulator`: the REST API on loopback plus the Python calls tests drive it with."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+from collections.abc import Coroutine, Iterable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from ghsim import routes_app, routes_checks, routes_repos, webhooks
+from ghsim.api import SIM, Fault, github_middleware
+from ghsim.auth import generate_private_key, public_key_of
+from ghsim.check_controls import CheckRunControls
+from ghsim.gitobj import ZERO_SHA
+from ghsim.installing import InstallationControls
+from ghsim.shapes import Urls
+from ghsim.state import RecordedRequest, Repo, World
+from ghsim.webhooks import Delivery
+
+_WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
+
+
+def _as_bytes(content: str | bytes) -> bytes:
+    return content.encode() if isinstance(content, str) else content
+
+
+class GitHubSimulator(InstallationControls, CheckRunControls):
+    """A GitHub double: one GitHub App, its installations, repositories and webhook.
+
+    The REST API runs on `url` once started; the methods play GitHub's other side (an owner
+    installing the App, students pushing, people pressing buttons) and deliver webhooks to
+    `webhook_url`. Check runs: see `CheckRunControls`; installations: `InstallationControls`."""
+
+    def __init__(
+        self,
+        *,
+        app_id: int = 4242,
+        webhook_secret: str = "ghsim-webhook-secret",  # noqa: S107 - a test double's default
+        private_key_pem: bytes | None = None,
+        app_slug: str = "pushgrade",
+        token_ttl: float = 3600.0,
+        webhook_timeout: float = 10.0,
+        seed: int | None = None,
+    ) -> None:
+        self.app_id = app_id
+        self.webhook_secret = webhook_secret
+        self.private_key_pem = private_key_pem or generate_private_key()
+        self.public_key = public_key_of(self.private_key_pem)
+        self.client_id = f"Iv1.{app_id:016x}"
+        self.token_ttl = token_ttl
+        self.webhook_timeout = webhook_timeout
+        self.webhook_url: str | None = None
+        self.hook_id = 400_000_000 + app_id
+        self.world = World(app_id=app_id, app_slug=app_slug)
+        self.deliveries: list[Delivery] = []
+        self.requests: list[RecordedRequest] = []
+        self.fault: Fault | None = None
+        # Drives fault injection and token shapes only; tokens' secret parts come from `secrets`.
+        self.rng = random.Random(seed)  # noqa: S311
+        self.rate_used: dict[int, int] = {}
+        self.url = ""
+        self._delivery_ids = itertools.count(30_000_000_001)
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._changed = asyncio.Event()
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        app = web.Application(middlewares=[github_middleware])
+        app[SIM] = self
+        # Check-run routes first: `commits/{ref}/check-runs` must win over `commits/{ref}`.
+        for table in (routes_checks.routes, routes_app.routes, routes_repos.routes):
+            app.add_routes(table)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound_host, bound_port = self._runner.addresses[0][:2]
+        self.url = f"http://{bound_host}:{bound_port}"
+
+    async def close(self) -> None:
+        await self.drain()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> GitHubSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @property
+    def urls(self) -> Urls:
+        return Urls(api=self.url, html=self.url)
+
+    def in_background(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self) -> None:
+        """Wait until background work (redeliveries asked for over the API) has finished."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    # -- repositories and pushes ------------------------------------------------------------
+    def create_repo(
+        self,
+        owner: str,
+        name: str,
+        *,
+        files: dict[str, str | bytes] | None = None,
+        default_branch: str = "main",
+        private: bool = True,
+        owner_type: str = "Organization",
+        join_installation: bool = True,
+        author: str = "teacher",
+    ) -> Repo:
+        """A repository with one initial commit holding `files`. It joins the owner's
+        installation (when there is one and `join_installation`). Sends nothing."""
+        now = time.time()
+        repo = self.world.add_repo(
+            self.world.account(owner, owner_type),
+            name,
+            private=private,
+            default_branch=default_branch,
+            now=now,
+        )
+        changes = {p: _as_bytes(c) for p, c in (files or {}).items()}
+        commit = self.world.commit(
+            repo,
+            parent=None,
+            changes=changes,
+            message="Initial commit",
+            author=self.world.account(author),
+            now=now,
+        )
+        repo.branches[default_branch] = commit.sha
+        inst = self.world.installation_for(owner)
+        if inst is not None and join_installation and inst.repository_selection == "selected":
+            inst.repo_names.add(name.lower())
+        return repo
+
+    async def push(
+        self,
+        owner: str,
+        name: str,
+        files: dict[str, str | bytes | None],
+        *,
+        branch: str = "main",
+        message: str = "Update submission",
+        pusher: str = "student",
+    ) -> str:
+        """Commit `files` (None deletes a path) on `branch` (a new branch starts from the
+        default branch), deliver the `push` webhook, then `check_suite` `requested` as GitHub
+        does for an App subscribed to check suites. Returns the new commit's sha."""
+        repo = self.world.require_repo(owner, name)
+        author = self.world.account(pusher)
+        before = repo.branches.get(branch, ZERO_SHA)
+        parent = repo.commits.get(before) or repo.resolve(repo.default_branch)
+        commit = self.world.commit(
+            repo,
+            parent=parent,
+            changes={p: None if c is None else _as_bytes(c) for p, c in files.items()},
+            message=message,
+            author=author,
+            now=time.time(),
+        )
+        repo.branches[branch] = commit.sha
+        payload = webhooks.push_payload(
+            self.urls,
+            self.world,
+            repo,
+            ref=f"refs/heads/{branch}",
+            before=before,
+            after=commit.sha,
+            commits=[(commit, parent)],
+            pusher=author,
+        )
+        if await self._deliver_repo_event(repo, "push", payload) is not None:
+            suite, created = self.world.suite_for(repo, commit.sha, now=time.time())
+            if created and "check_suite" in self.world.app.events:
+                await self.deliver(
+                    "check_suite",
+                    webhooks.check_suite_payload(self.urls, self.world, suite, "requested", author),
+                )
+        return commit.sha
+
+    async def delete_branch(
+        self, owner: str, name: str, branch: str, *, pusher: str = "student"
+    ) -> None:
+        repo = self.world.require_repo(owner, name)
+        before = repo.branches.pop(branch)
+        payload = webhooks.push_payload(
+            self.urls,
+            self.world,
+            repo,
+            ref=f"refs/heads/{branch}",
+            before=before,
+            after=ZERO_SHA,
+            commits=[],
+            pusher=self.world.account(pusher),
+        )
+        await self._deliver_repo_event(repo, "push", payload)
+
+    async def push_tag(
+        self, owner: str, name: str, tag: str, *, sha: str | None = None, pusher: str = "student"
+    ) -> None:
+        """A lightweight tag on `sha` (default: the default branch's head)."""
+        repo = self.world.require_repo(owner, name)
+        commit = repo.resolve(sha or repo.default_branch)
+        if commit is None:
+            raise KeyError(f"no commit {sha} in {repo.full_name}")
+        repo.tags[tag] = commit.sha
+        branch = repo.branch_for(commit.sha)
+        payload = webhooks.push_payload(
+            self.urls,
+            self.world,
+            repo,
+            ref=f"refs/tags/{tag}",
+            before=ZERO_SHA,
+            after=commit.sha,
+            commits=[],
+            pusher=self.world.account(pusher),
+            base_ref=f"refs/heads/{branch}" if branch else None,
+        )
+        await self._deliver_repo_event(repo, "push", payload)
+
+    async def _deliver_repo_event(
+        self, repo: Repo, event: str, payload: dict[str, Any]
+    ) -> Delivery | None:
+        """GitHub sends a repository's events to the App only where it is installed."""
+        if self.world.installation_covering(repo) is None:
+            return None
+        return await self.deliver(event, payload)
+
+    # -- webhook deliveries -----------------------------------------------------------------
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def deliver(
+        self,
+        event: str,
+        payload: dict[str, Any],
+        *,
+        delivery_id: str | None = None,
+        secret: str | None = None,
+    ) -> Delivery:
+        """Sign and POST `payload` to `webhook_url`; the outcome is recorded, never raised.
+        `delivery_id` is the X-GitHub-Delivery GUID (a fresh uuid4 by default)."""
+        return await self._send(event, payload, delivery_id or webhooks.new_guid(), secret, False)
+
+    async def redeliver(self, delivery_id: int | str) -> Delivery:
+        """Deliver again, with the same GUID and `redelivery: true`, as GitHub's redelivery.
+        Takes a delivery's numeric id, or a GUID (its latest delivery)."""
+        original = next(
+            (d for d in reversed(self.deliveries) if delivery_id in (d.id, d.guid)), None
+        )
+        if original is None:
+            raise KeyError(f"no delivery {delivery_id}")
+        return await self._send(original.event, original.payload, original.guid, None, True)
+
+    async def _send(
+        self,
+        event: str,
+        payload: dict[str, Any],
+        guid: str,
+        secret: str | None,
+        redelivery: bool,
+    ) -> Delivery:
+        delivery = Delivery(
+            id=next(self._delivery_ids),
+            guid=guid,
+            event=event,
+            action=payload.get("action"),
+            installation_id=(payload.get("installation") or {}).get("id"),
+            repository_id=(payload.get("repository") or {}).get("id"),
+            payload=payload,
+            url=self.webhook_url,
+            redelivery=redelivery,
+        )
+        self.deliveries.append(delivery)
+        return await webhooks.send(
+            self._client(),
+            delivery,
+            secret=self.webhook_secret if secret is None else secret,
+            hook_id=self.hook_id,
+            app_id=self.app_id,
+            timeout=self.webhook_timeout,
+        )
+
+    # -- observation and faults -------------------------------------------------------------
+    def writes(self, installation_id: int | None = None) -> list[RecordedRequest]:
+        """Accepted content-creating requests (POST/PATCH/PUT/DELETE on repositories)."""
+        return [
+            r
+            for r in self.requests
+            if r.method in _WRITE_METHODS
+            and r.path.startswith("/repos/")
+            and r.status < 400
+            and (installation_id is None or r.installation_id == installation_id)
+        ]
+
+    def set_fault(
+        self,
+        *,
+        fail_ratio: float = 0.0,
+        status: int = 502,
+        delay: float = 0.0,
+        path_prefix: str | None = None,
+        methods: Iterable[str] | None = None,
+        times: int | None = None,
+        retry_after: int = 60,
+    ) -> Fault:
+        """Make matching API requests slow (`delay` seconds) and/or fail: a `fail_ratio` share
+        of them (at most `times`) answer `status`; 403/429 come as a secondary rate limit
+        with `retry-after`. One fault at a time; `clear_fault()` ends it."""
+        self.fault = Fault(
+            fail_ratio=fail_ratio,
+            status=status,
+            delay=delay,
+            path_prefix=path_prefix,
+            methods=frozenset(m.upper() for m in methods) if methods else None,
+            times=times,
+            retry_after=retry_after,
+        )
+        return self.fault
+
+    def clear_fault(self) -> None:
+        self.fault = None
