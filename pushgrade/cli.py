@@ -49,6 +49,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     try_.add_argument("--json", action="store_true", help="print the Outcome as one JSON object")
     try_.set_defaults(func=_cmd_try)
+
+    environment = (
+        "Settings come from the environment: PUSHGRADE_APP_ID, PUSHGRADE_PRIVATE_KEY_FILE (or "
+        "PUSHGRADE_PRIVATE_KEY), PUSHGRADE_WEBHOOK_SECRET, PUSHGRADE_GITHUB_API_URL (default "
+        "https://api.github.com), PUSHGRADE_DATABASE_URL (default SQLite in the working folder), "
+        "PUSHGRADE_HOST, PUSHGRADE_PORT, PUSHGRADE_WORKERS (grading slots, default: CPU count), "
+        "PUSHGRADE_PUBLIC_URL."
+    )
+    for name, help_, web_, worker_ in (
+        ("serve", "run the webhook endpoint and a worker in one process", True, True),
+        ("web", "run only the webhook endpoint (workers run elsewhere)", True, False),
+        ("worker", "run only a worker (more of them grade in parallel, anywhere)", False, True),
+    ):
+        command = commands.add_parser(name, help=help_, description=f"{help_}. {environment}")
+        command.set_defaults(func=_cmd_serve, serve_web=web_, run_worker=worker_)
+
+    demo = commands.add_parser(
+        "demo",
+        help="the whole path on loopback: simulator, app, a student's pushes, their check runs",
+        description="Start a GitHub simulator and pushgrade (SQLite) on loopback, build or reuse "
+        "the example grader image, push a wrong and then a fixed solution to a student repo, and "
+        "show each check run as it moves from queued to its result. Needs a Docker engine.",
+    )
+    demo.set_defaults(func=_cmd_demo)
     return parser
 
 
@@ -70,6 +94,27 @@ def _cmd_try(args: argparse.Namespace) -> int:
     else:
         print(render_text(outcome, args.path, config.image))
     return EXIT_COULD_NOT_RUN if outcome.could_not_run else EXIT_GRADED
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ghapp.settings import SettingsError, from_env
+    from pushgrade.serve import serve_forever
+
+    try:
+        settings = from_env(web=args.serve_web, worker=args.run_worker)
+    except SettingsError as err:
+        print(f"pushgrade: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    asyncio.run(serve_forever(settings, serve_web=args.serve_web, run_worker=args.run_worker))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from pushgrade.demo import main as demo_main
+
+    return demo_main()
 
 
 def _try_config(args: argparse.Namespace) -> AssignmentConfig:

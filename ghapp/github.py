@@ -1,0 +1,234 @@
+"""Talking to GitHub as the App: JWTs, installation tokens, and the few REST calls pushgrade makes.
+
+Built on gidgethub's aiohttp adapter. Tokens are opaque strings, cached per installation until a
+few minutes before they expire. Transient failures (5xx, resets, timeouts) are retried with
+jittered backoff; rate limits (403/429 with `retry-after` or an exhausted `x-ratelimit-remaining`)
+are waited out, never turned into lost work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+import gidgethub
+import gidgethub.aiohttp
+import jwt
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+TOKEN_MARGIN_S = 300  # renew an installation token this long before it expires
+MAX_TRANSIENT_TRIES = 6
+MAX_RATE_LIMIT_WAIT_S = 3600
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited for {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
+class DownloadTooLarge(Exception):
+    pass
+
+
+class _API(gidgethub.aiohttp.GitHubAPI):
+    """gidgethub's adapter, plus rate-limit answers turned into RateLimited with their wait."""
+
+    async def _request(self, method, url, headers, body=b""):
+        status, response_headers, data = await super()._request(method, url, headers, body)
+        if status in (403, 429):
+            wait = _rate_limit_wait(response_headers)
+            if wait is not None:
+                raise RateLimited(wait)
+        return status, response_headers, data
+
+
+def _rate_limit_wait(headers) -> float | None:
+    retry_after = headers.get("retry-after")
+    if retry_after is not None:
+        try:
+            return max(float(retry_after), 1.0)
+        except ValueError:
+            return 60.0
+    if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset"):
+        try:
+            return max(float(headers["x-ratelimit-reset"]) - time.time(), 1.0)
+        except ValueError:
+            return 60.0
+    return None
+
+
+async def with_retries(call: Callable[[], Awaitable[T]], *, what: str) -> T:
+    """Run `call`, retrying transient failures with jittered backoff and waiting out rate limits."""
+    transient = 0
+    while True:
+        try:
+            return await call()
+        except RateLimited as err:
+            wait = min(err.retry_after, MAX_RATE_LIMIT_WAIT_S)
+            log.warning("%s: GitHub rate limit, waiting %.0f s", what, wait)
+            await asyncio.sleep(wait)
+        except (gidgethub.GitHubBroken, aiohttp.ClientError, TimeoutError) as err:
+            transient += 1
+            if transient >= MAX_TRANSIENT_TRIES:
+                raise
+            delay = min(2**transient, 60) * (0.5 + random.random())  # noqa: S311 (jitter)
+            log.warning("%s failed (%s), retry %d in %.1f s", what, err, transient, delay)
+            await asyncio.sleep(delay)
+
+
+@dataclass
+class _Token:
+    value: str
+    expires_at: float
+
+
+class GitHubApp:
+    def __init__(
+        self,
+        *,
+        app_id: int | str,
+        private_key: str | bytes,
+        base_url: str,
+        session: aiohttp.ClientSession,
+        user_agent: str = "pushgrade",
+    ) -> None:
+        self.app_id = str(app_id)
+        self._private_key = private_key
+        self.base_url = base_url.rstrip("/")
+        self.session = session
+        self.user_agent = user_agent
+        self._tokens: dict[int, _Token] = {}
+        self._token_locks: dict[int, asyncio.Lock] = {}
+
+    def jwt(self) -> str:
+        now = int(time.time())
+        # iat 60 s in the past allows for clock drift; exp well within GitHub's 10 minutes.
+        payload = {"iat": now - 60, "exp": now + 540, "iss": self.app_id}
+        return jwt.encode(payload, self._private_key, algorithm="RS256")
+
+    def _api(self, token: str | None = None) -> _API:
+        return _API(self.session, self.user_agent, oauth_token=token, base_url=self.base_url)
+
+    async def installation_token(self, installation_id: int) -> str:
+        token = self._tokens.get(installation_id)
+        if token and token.expires_at - TOKEN_MARGIN_S > time.time():
+            return token.value
+        lock = self._token_locks.setdefault(installation_id, asyncio.Lock())
+        async with lock:  # one token request per installation, however many jobs ask at once
+            token = self._tokens.get(installation_id)
+            if token and token.expires_at - TOKEN_MARGIN_S > time.time():
+                return token.value
+            data = await with_retries(
+                lambda: self._api().post(
+                    f"/app/installations/{installation_id}/access_tokens", data={}, jwt=self.jwt()
+                ),
+                what=f"token for installation {installation_id}",
+            )
+            expires = datetime.fromisoformat(data["expires_at"].replace("Z", "+00:00"))
+            self._tokens[installation_id] = _Token(data["token"], expires.timestamp())
+            return data["token"]
+
+    def installation(self, installation_id: int) -> InstallationClient:
+        return InstallationClient(self, installation_id)
+
+
+class InstallationClient:
+    """The REST calls pushgrade makes on behalf of one installation."""
+
+    def __init__(self, app: GitHubApp, installation_id: int) -> None:
+        self.app = app
+        self.installation_id = installation_id
+
+    async def _call(self, method: str, url: str, *, data: Any = None, what: str) -> Any:
+        async def once():
+            api = self.app._api(await self.app.installation_token(self.installation_id))
+            if method == "GET":
+                return await api.getitem(url)
+            return await getattr(api, method.lower())(url, data=data)
+
+        return await with_retries(once, what=what)
+
+    async def file(self, owner: str, repo: str, path: str, ref: str) -> bytes | None:
+        """A file's bytes at `ref`, or None when the repository has no such file."""
+        try:
+            item = await self._call(
+                "GET", f"/repos/{owner}/{repo}/contents/{path}?ref={ref}", what=f"read {path}"
+            )
+        except gidgethub.BadRequest as err:
+            if err.status_code == 404:
+                return None
+            raise
+        if not isinstance(item, dict) or item.get("type") != "file":
+            return None
+        return base64.b64decode(item.get("content") or "")
+
+    async def create_check_run(self, owner: str, repo: str, body: dict) -> dict:
+        return await self._call(
+            "POST", f"/repos/{owner}/{repo}/check-runs", data=body, what="create check run"
+        )
+
+    async def update_check_run(self, owner: str, repo: str, check_run_id: int, body: dict) -> dict:
+        return await self._call(
+            "PATCH",
+            f"/repos/{owner}/{repo}/check-runs/{check_run_id}",
+            data=body,
+            what=f"update check run {check_run_id}",
+        )
+
+    async def find_check_run(self, owner: str, repo: str, sha: str, external_id: str) -> int | None:
+        """Our check run for this job on this commit, if one was made (after a crash, say)."""
+        found = await self._call(
+            "GET",
+            f"/repos/{owner}/{repo}/commits/{sha}/check-runs?filter=all&per_page=100",
+            what="list check runs",
+        )
+        for run in found.get("check_runs", []):
+            if run.get("external_id") == external_id and str(
+                (run.get("app") or {}).get("id")
+            ) == str(self.app.app_id):
+                return run["id"]
+        return None
+
+    async def download_tarball(
+        self, owner: str, repo: str, sha: str, dest: Path, *, cap: int
+    ) -> int:
+        """Stream the commit tarball to `dest` through GitHub's redirect, `cap` bytes at most."""
+
+        async def once() -> int:
+            token = await self.app.installation_token(self.installation_id)
+            url = f"{self.app.base_url}/repos/{owner}/{repo}/tarball/{sha}"
+            headers = {"Authorization": f"token {token}", "User-Agent": self.app.user_agent}
+            timeout = aiohttp.ClientTimeout(total=300, sock_read=60)
+            async with self.app.session.get(url, headers=headers, timeout=timeout) as response:
+                if response.status in (403, 429):
+                    wait = _rate_limit_wait(response.headers)
+                    if wait is not None:
+                        raise RateLimited(wait)
+                if response.status >= 500:
+                    raise gidgethub.GitHubBroken(response.status)
+                if response.status != 200:
+                    raise gidgethub.BadRequest(response.status)
+                size = 0
+                with dest.open("wb") as out:
+                    async for chunk in response.content.iter_chunked(256 * 1024):
+                        size += len(chunk)
+                        if size > cap:
+                            raise DownloadTooLarge(
+                                f"the commit's archive is larger than {cap} bytes"
+                            )
+                        out.write(chunk)
+                return size
+
+        return await with_retries(once, what=f"download {owner}/{repo}@{sha[:7]}")

@@ -1,0 +1,148 @@
+"""Persistence: installations, repositories, webhook deliveries, jobs and graded submissions.
+
+The job row is the unit of durable work. Its `state` moves
+received → queued → running → done, or ends early as skipped (no config: not graded, nothing on
+GitHub), failed (gave up after retries) or cancelled. A worker holds a job under a lease
+(`lease_owner`, `lease_expires_at`) that it renews; a lapsed lease returns the job to the queue.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class JobState(StrEnum):
+    RECEIVED = "received"  # stored from a webhook; config not read yet
+    QUEUED = "queued"  # config read, check run shows "queued"; waiting for a grading slot
+    RUNNING = "running"
+    DONE = "done"
+    SKIPPED = "skipped"  # not graded, by design (no config file, nothing matches)
+    FAILED = "failed"  # could not be graded after every attempt
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATES = (JobState.RECEIVED, JobState.QUEUED, JobState.RUNNING)
+
+
+class Installation(Base):
+    __tablename__ = "installations"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    account_login: Mapped[str] = mapped_column(String(255))
+    account_type: Mapped[str] = mapped_column(String(32), default="Organization")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Repository(Base):
+    __tablename__ = "repositories"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    installation_id: Mapped[int] = mapped_column(
+        ForeignKey("installations.id", ondelete="CASCADE"), index=True
+    )
+    owner: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    default_branch: Mapped[str] = mapped_column(String(255), default="main")
+    private: Mapped[bool] = mapped_column(default=True)
+
+
+class Delivery(Base):
+    """One webhook delivery, unique on GitHub's delivery GUID: a redelivery finds it here."""
+
+    __tablename__ = "deliveries"
+
+    guid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    installation_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What we made of it: "job 12", "ignored: tag push", ...
+    result: Mapped[str] = mapped_column(String(255), default="")
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_state_id", "state", "id"),
+        Index("ix_jobs_repo_sha", "owner", "repo", "head_sha"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    state: Mapped[str] = mapped_column(String(16), default=JobState.RECEIVED)
+    trigger: Mapped[str] = mapped_column(String(32))  # push, rerequested, requested_action, ...
+    delivery_guid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    installation_id: Mapped[int] = mapped_column(BigInteger)
+    repository_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    owner: Mapped[str] = mapped_column(String(255))
+    repo: Mapped[str] = mapped_column(String(255))
+    head_sha: Mapped[str] = mapped_column(String(64))
+    ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The server's receive time of the push: deadlines are judged by it, never by commit dates.
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    config: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    check_run_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # For the teacher: why it was skipped or failed.
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Submission(Base):
+    """A graded run of one commit: the full Outcome, whatever the student was shown."""
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
+    owner: Mapped[str] = mapped_column(String(255))
+    repo: Mapped[str] = mapped_column(String(255), index=True)
+    head_sha: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    conclusion: Mapped[str] = mapped_column(String(32))
+    score: Mapped[float | None] = mapped_column(nullable=True)
+    max_score: Mapped[float | None] = mapped_column(nullable=True)
+    outcome: Mapped[dict] = mapped_column(JSON)
+    graded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

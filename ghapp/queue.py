@@ -1,0 +1,216 @@
+"""The durable job queue: ingest a delivery with the jobs it implies, claim under a lease, finish.
+
+A job is claimable in a phase when its state belongs to that phase and nobody holds a live lease
+on it, so a worker that died mid-job simply lets its lease lapse and the job is claimed again.
+On PostgreSQL the claim skips rows other workers hold (`FOR UPDATE SKIP LOCKED`); on SQLite the
+claim is a single UPDATE, which the one-writer lock makes atomic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ghapp import events
+from ghapp.models import Delivery, Installation, Job, JobState, Repository, utcnow
+
+
+async def ingest(
+    sessions: async_sessionmaker,
+    *,
+    guid: str,
+    event: str,
+    action: str | None,
+    decisions: list[events.Decision],
+    received_at: datetime | None = None,
+) -> list[int] | None:
+    """Store the delivery and everything it implies in one transaction.
+
+    Returns the new job ids, or None when this delivery GUID was stored before (a redelivery),
+    in which case nothing is written.
+    """
+    received_at = received_at or utcnow()
+    async with sessions() as session, session.begin():
+        inserted = await session.execute(
+            _insert(session)(Delivery)
+            .values(guid=guid, event=event, action=action, received_at=received_at, result="")
+            .on_conflict_do_nothing(index_elements=["guid"])
+        )
+        if inserted.rowcount == 0:
+            return None
+        jobs: list[Job] = []
+        notes: list[str] = []
+        installation_id = None
+        for decision in decisions:
+            match decision:
+                case events.GradeRequest():
+                    installation_id = decision.installation_id
+                    jobs.append(_job(decision, guid, received_at))
+                case events.InstallationSeen():
+                    installation_id = decision.installation_id
+                    await _remember_installation(session, decision)
+                    notes.append(f"installation {decision.installation_id} remembered")
+                case events.InstallationGone():
+                    installation_id = decision.installation_id
+                    await session.execute(
+                        delete(Repository).where(
+                            Repository.installation_id == decision.installation_id
+                        )
+                    )
+                    await session.execute(
+                        delete(Installation).where(Installation.id == decision.installation_id)
+                    )
+                    notes.append(f"installation {decision.installation_id} forgotten")
+                case events.InstallationSuspended():
+                    installation_id = decision.installation_id
+                    await session.execute(
+                        update(Installation)
+                        .where(Installation.id == decision.installation_id)
+                        .values(suspended_at=received_at if decision.suspended else None)
+                    )
+                    notes.append("suspended" if decision.suspended else "unsuspended")
+                case events.RepositoriesRemoved():
+                    installation_id = decision.installation_id
+                    await session.execute(
+                        delete(Repository).where(Repository.id.in_(decision.repository_ids))
+                    )
+                    notes.append(f"{len(decision.repository_ids)} repositories forgotten")
+                case events.Ignore():
+                    notes.append(f"ignored: {decision.reason}")
+        session.add_all(jobs)
+        await session.flush()
+        notes += [f"job {job.id}" for job in jobs]
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.guid == guid)
+            .values(result="; ".join(notes)[:255], installation_id=installation_id)
+        )
+        return [job.id for job in jobs]
+
+
+def _insert(session: AsyncSession):
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+def _job(request: events.GradeRequest, guid: str, received_at: datetime) -> Job:
+    return Job(
+        state=JobState.RECEIVED,
+        trigger=request.trigger,
+        delivery_guid=guid,
+        installation_id=request.installation_id,
+        repository_id=request.repository_id,
+        owner=request.owner,
+        repo=request.repo,
+        head_sha=request.head_sha,
+        ref=request.ref,
+        received_at=received_at,
+        attempts=0,
+        note="",
+    )
+
+
+async def _remember_installation(session: AsyncSession, seen: events.InstallationSeen) -> None:
+    installation = await session.get(Installation, seen.installation_id)
+    if installation is None:
+        session.add(
+            Installation(
+                id=seen.installation_id,
+                account_login=seen.account_login,
+                account_type=seen.account_type,
+            )
+        )
+    else:
+        installation.account_login = seen.account_login
+    await session.flush()
+    for repo_id, full_name, private in seen.repositories:
+        owner, _, name = full_name.partition("/")
+        repository = await session.get(Repository, repo_id)
+        if repository is None:
+            session.add(
+                Repository(
+                    id=repo_id,
+                    installation_id=seen.installation_id,
+                    owner=owner,
+                    name=name,
+                    private=private,
+                )
+            )
+        else:
+            repository.owner, repository.name = owner, name
+
+
+async def claim(
+    sessions: async_sessionmaker,
+    states: tuple[JobState, ...],
+    *,
+    worker: str,
+    lease_s: float,
+) -> Job | None:
+    """Take the oldest claimable job in `states` under a fresh lease, or None."""
+    now = utcnow()
+    claimable = and_(
+        Job.state.in_([str(s) for s in states]),
+        or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < now),
+    )
+    candidate = select(Job.id).where(claimable).order_by(Job.id).limit(1)
+    # Idle workers poll: a read (concurrent with everything under WAL) finds out whether there is
+    # anything to claim before a write transaction is opened for it.
+    async with sessions() as session:
+        if await session.scalar(candidate) is None:
+            return None
+    async with sessions() as session, session.begin():
+        if session.bind.dialect.name == "postgresql":
+            candidate = candidate.with_for_update(skip_locked=True)
+        result = await session.execute(
+            update(Job)
+            .where(Job.id == candidate.scalar_subquery())
+            .values(
+                lease_owner=worker,
+                lease_expires_at=now + timedelta(seconds=lease_s),
+                attempts=Job.attempts + 1,
+            )
+            .returning(Job)
+            .execution_options(synchronize_session=False)
+        )
+        return result.scalars().first()
+
+
+async def renew(sessions: async_sessionmaker, job_id: int, *, worker: str, lease_s: float) -> bool:
+    """Extend our lease; False when it is no longer ours (it lapsed and someone else took it)."""
+    async with sessions() as session, session.begin():
+        result = await session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.lease_owner == worker)
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+        )
+        return result.rowcount == 1
+
+
+async def transition(
+    sessions: async_sessionmaker, job_id: int, *, worker: str, release: bool = True, **values
+) -> bool:
+    """Update a job we hold; `release` gives up the lease (the job moves to another phase)."""
+    if release:
+        values |= {"lease_owner": None, "lease_expires_at": None}
+    async with sessions() as session, session.begin():
+        result = await session.execute(
+            update(Job).where(Job.id == job_id, Job.lease_owner == worker).values(**values)
+        )
+        return result.rowcount == 1
+
+
+async def get_job(sessions: async_sessionmaker, job_id: int) -> Job | None:
+    async with sessions() as session:
+        return await session.get(Job, job_id)
+
+
+async def jobs_for(sessions: async_sessionmaker, owner: str, repo: str) -> list[Job]:
+    async with sessions() as session:
+        result = await session.execute(
+            select(Job).where(and_(Job.owner == owner, Job.repo == repo)).order_by(Job.id)
+        )
+        return list(result.scalars())

@@ -1,0 +1,95 @@
+"""Settings, read once from the environment. Secrets come from the environment or files only and
+are never part of a repr, a log line or an error message."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ghapp.db import DEFAULT_URL
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting; the message is one line an operator can act on."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_id: int
+    private_key: bytes = field(repr=False)
+    webhook_secret: str = field(repr=False)
+    github_api_url: str = "https://api.github.com"
+    database_url: str = DEFAULT_URL
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = os.cpu_count() or 1
+    public_url: str = ""
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+def from_env(
+    env: dict[str, str] | None = None, *, web: bool = True, worker: bool = True
+) -> Settings:
+    """Settings for a process that serves webhooks (`web`), grades (`worker`), or both."""
+    env = dict(os.environ if env is None else env)
+    missing = []
+
+    def get(name: str, default: str | None = None) -> str | None:
+        value = env.get(name, "").strip()
+        return value or default
+
+    app_id = get("PUSHGRADE_APP_ID")
+    secret = get("PUSHGRADE_WEBHOOK_SECRET")
+    key = _private_key(get("PUSHGRADE_PRIVATE_KEY"), get("PUSHGRADE_PRIVATE_KEY_FILE"))
+    if (web or worker) and app_id is None:
+        missing.append("PUSHGRADE_APP_ID (the GitHub App's ID)")
+    if worker and key is None:
+        missing.append("PUSHGRADE_PRIVATE_KEY_FILE (or PUSHGRADE_PRIVATE_KEY)")
+    if web and secret is None:
+        missing.append("PUSHGRADE_WEBHOOK_SECRET")
+    if missing:
+        raise SettingsError("missing settings: " + ", ".join(missing))
+    return Settings(
+        app_id=_int("PUSHGRADE_APP_ID", app_id or "0"),
+        private_key=key or b"",
+        webhook_secret=secret or "",
+        github_api_url=get("PUSHGRADE_GITHUB_API_URL", "https://api.github.com").rstrip("/"),
+        database_url=get("PUSHGRADE_DATABASE_URL", DEFAULT_URL),
+        host=get("PUSHGRADE_HOST", "127.0.0.1"),
+        port=_int("PUSHGRADE_PORT", get("PUSHGRADE_PORT", "8080"), low=0, high=65535),
+        workers=_int(
+            "PUSHGRADE_WORKERS", get("PUSHGRADE_WORKERS", str(os.cpu_count() or 1)), low=0, high=256
+        ),
+        public_url=(get("PUSHGRADE_PUBLIC_URL", "") or "").rstrip("/"),
+    )
+
+
+def _int(name: str, value: str, *, low: int = 1, high: int = 2**63) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number (got {value!r})") from None
+    if not low <= number <= high:
+        raise SettingsError(f"{name} must be between {low} and {high} (got {number})")
+    return number
+
+
+def _private_key(inline: str | None, path: str | None) -> bytes | None:
+    if inline:
+        key = inline.replace("\\n", "\n").encode()
+    elif path:
+        try:
+            key = Path(path).read_bytes()
+        except OSError as err:
+            raise SettingsError(
+                f"PUSHGRADE_PRIVATE_KEY_FILE: cannot read {path} ({err.strerror})"
+            ) from None
+    else:
+        return None
+    if b"PRIVATE KEY-----" not in key:
+        raise SettingsError("the App's private key is not a PEM private key")
+    return key

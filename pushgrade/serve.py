@@ -1,0 +1,116 @@
+"""Run pushgrade: the web application, the worker, or both in one process (the default)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+
+from ghapp.db import make_engine, migrate, sessionmaker
+from ghapp.github import GitHubApp
+from ghapp.settings import Settings
+from ghapp.worker import Worker
+from runner.sandbox import Sandbox
+from web.app import WebState, make_app
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Running:
+    """A started pushgrade: what tests and `demo` need to reach into."""
+
+    url: str | None
+    worker: Worker | None
+    sessions: object
+    stop: asyncio.Event
+
+
+@contextlib.asynccontextmanager
+async def running(
+    settings: Settings,
+    *,
+    serve_web: bool = True,
+    run_worker: bool = True,
+    sandbox: Sandbox | None = None,
+    lease_s: float = 60.0,
+    poll_s: float = 2.0,
+    grace_s: float = 10.0,
+) -> AsyncIterator[Running]:
+    """Start pushgrade; on leaving, stop claiming, give running jobs `grace_s` to finish, then
+    cancel them (their leases lapse and another worker takes them over)."""
+    engine = make_engine(settings.database_url)
+    await migrate(engine)
+    sessions = sessionmaker(engine)
+    stop = asyncio.Event()
+    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
+    worker = None
+    worker_task = None
+    site_runner = None
+    url = None
+    try:
+        if run_worker and settings.workers > 0:
+            github = GitHubApp(
+                app_id=settings.app_id,
+                private_key=settings.private_key,
+                base_url=settings.github_api_url,
+                session=http,
+            )
+            worker = Worker(
+                sessions,
+                github,
+                sandbox=sandbox or Sandbox(),
+                slots=settings.workers,
+                public_url=settings.base_url,
+                lease_s=lease_s,
+                poll_s=poll_s,
+            )
+            worker_task = asyncio.create_task(worker.run(stop), name="pushgrade-worker")
+        if serve_web:
+            state = WebState(
+                sessions=sessions,
+                webhook_secret=settings.webhook_secret,
+                app_id=settings.app_id or None,
+                on_new_work=worker.wake if worker else (lambda: None),
+                docker_ping=(lambda: worker.sandbox.client.ping()) if worker else None,
+            )
+            site_runner = web.AppRunner(make_app(state), access_log=None)
+            await site_runner.setup()
+            site = web.TCPSite(site_runner, settings.host, settings.port)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked
+            url = f"http://{settings.host}:{port}"
+        yield Running(url=url, worker=worker, sessions=sessions, stop=stop)
+    finally:
+        stop.set()
+        if worker_task is not None:
+            await asyncio.wait({worker_task}, timeout=grace_s)
+            worker_task.cancel()
+            await asyncio.gather(worker_task, return_exceptions=True)
+        if site_runner is not None:
+            await site_runner.cleanup()
+        await http.close()
+        await engine.dispose()
+
+
+async def serve_forever(settings: Settings, *, serve_web: bool, run_worker: bool) -> None:
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, done.set)
+    async with running(settings, serve_web=serve_web, run_worker=run_worker) as app:
+        parts = [p for p, on in (("web", serve_web), ("worker", run_worker)) if on]
+        log.warning(
+            "pushgrade %s running%s", " + ".join(parts), f" on {app.url}" if app.url else ""
+        )
+        print(
+            f"pushgrade: {' + '.join(parts)} running" + (f" on {app.url}" if app.url else ""),
+            flush=True,
+        )
+        await done.wait()

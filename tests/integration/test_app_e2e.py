@@ -1,0 +1,247 @@
+"""End to end over loopback: the GitHub simulator pushes, pushgrade grades in a real container,
+the check run moves queued → in_progress → completed on the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from ghapp.models import Job, JobState, Submission, utcnow
+from ghapp.settings import Settings
+from ghsim import GitHubSimulator
+from pushgrade.serve import running
+from tests.conftest import BUSYBOX, PYTHON
+
+pytestmark = pytest.mark.docker
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "python-pytest"
+ORG = "cs101"
+
+
+@pytest.fixture(scope="module")
+def grader(build_image) -> str:
+    tests = (EXAMPLE / "grader" / "tests" / "test_calc.py").read_text()
+    dockerfile = (
+        (EXAMPLE / "grader" / "Dockerfile")
+        .read_text()
+        .replace("FROM python:3.11-slim", f"FROM {PYTHON}")
+    )
+    return build_image(dockerfile, {"tests/test_calc.py": tests}, mode=0o644)
+
+
+@pytest.fixture(scope="module")
+def slow_grader(build_image) -> str:
+    return build_image(f'FROM {BUSYBOX}\nCMD ["sh", "-c", "sleep 6; echo graded"]\n')
+
+
+@pytest.fixture
+async def sim():
+    async with GitHubSimulator() as simulator:
+        simulator.install(ORG)
+        yield simulator
+
+
+def settings_for(sim: GitHubSimulator, tmp_path: Path) -> Settings:
+    return Settings(
+        app_id=sim.app_id,
+        private_key=sim.private_key_pem,
+        webhook_secret=sim.webhook_secret,
+        github_api_url=sim.url,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'pushgrade.sqlite3'}",
+        host="127.0.0.1",
+        port=0,
+        workers=2,
+    )
+
+
+@pytest.fixture
+async def app(sim, tmp_path, sandbox):
+    async with running(settings_for(sim, tmp_path), sandbox=sandbox, poll_s=0.5) as started:
+        sim.webhook_url = f"{started.url}/webhooks/github"
+        yield started
+
+
+def config(image: str, **extra) -> str:
+    lines = [f"image: {image}", "timeout: 60"] + [f"{k}: {v}" for k, v in extra.items()]
+    return "\n".join(lines) + "\n"
+
+
+def new_repo(sim, name: str, image: str, **extra) -> None:
+    sim.create_repo(
+        ORG,
+        name,
+        files={".github/pushgrade.yml": config(image, **extra), "README.md": "homework\n"},
+    )
+
+
+def installation(sim) -> int:
+    return sim.world.installation_for(ORG).id
+
+
+def head(sim, name: str) -> str:
+    repo = sim.world.repo(ORG, name)
+    return repo.branches[repo.default_branch]
+
+
+async def jobs(app) -> list[Job]:
+    async with app.sessions() as session:
+        return list((await session.execute(select(Job).order_by(Job.id))).scalars())
+
+
+SETTLED = (JobState.DONE, JobState.SKIPPED, JobState.FAILED, JobState.CANCELLED)
+
+
+async def settled_jobs(app, repo: str, timeout: float = 30) -> list[Job]:
+    """The repo's jobs once none is still in flight (the job row is finished just after the
+    check run is)."""
+    for _ in range(int(timeout / 0.25)):
+        found = [job for job in await jobs(app) if job.repo == repo]
+        if found and all(job.state in SETTLED for job in found):
+            return found
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"jobs of {repo} did not settle: {[j.state for j in found]}")
+
+
+async def test_a_push_is_graded_and_the_check_run_evolves_to_success(sim, app, grader):
+    new_repo(sim, "hw1-alice", grader)
+    calc = (EXAMPLE / "submission-pass" / "calc.py").read_text()
+    sha = await sim.push(ORG, "hw1-alice", {"calc.py": calc})
+    run = await sim.wait_for_check_run(ORG, "hw1-alice", sha, status="completed", timeout=120)
+    assert run["conclusion"] == "success", run["output"]
+    assert run["name"] == "pushgrade"
+    assert "5 / 5" in run["output"]["title"]
+    assert run["external_id"] == str((await jobs(app))[-1].id)
+    statuses = [body.get("status") for body in sim.check_run_history(run["id"])]
+    assert statuses[0] == "queued" and "in_progress" in statuses and statuses[-1] == "completed"
+    await settled_jobs(app, "hw1-alice")
+    async with app.sessions() as session:
+        submission = (await session.execute(select(Submission))).scalar_one()
+    assert (submission.score, submission.max_score, submission.head_sha) == (5, 5, sha)
+    assert submission.outcome["status"] == "passed"
+
+
+async def test_a_failing_push_completes_as_failure_naming_the_failing_tests(sim, app, grader):
+    new_repo(sim, "hw1-bob", grader)
+    calc = (EXAMPLE / "submission-fail" / "calc.py").read_text()
+    sha = await sim.push(ORG, "hw1-bob", {"calc.py": calc})
+    run = await sim.wait_for_check_run(ORG, "hw1-bob", sha, status="completed", timeout=120)
+    assert run["conclusion"] == "failure"
+    assert "3 / 5" in run["output"]["title"] and "2 tests failing" in run["output"]["title"]
+    # Names are Markdown-escaped in the payload (test\_median\_even); read them as rendered.
+    assert "test_median_even" in run["output"]["summary"].replace("\\", "")
+    assert "test_median_even" in (run["output"].get("text") or "").replace("\\", "")
+
+
+async def test_redelivered_push_creates_one_job_and_one_check_run(sim, app, grader):
+    new_repo(sim, "hw1-carol", grader)
+    sha = await sim.push(ORG, "hw1-carol", {"calc.py": "def add(a, b):\n    return a + b\n"})
+    await sim.wait_for_check_run(ORG, "hw1-carol", sha, status="completed", timeout=120)
+    push_delivery = [d for d in sim.deliveries if d.event == "push"][-1]
+    again = await sim.redeliver(push_delivery.id)
+    assert again.status_code == 200
+    await asyncio.sleep(1.5)
+    assert len([j for j in await jobs(app) if j.repo == "hw1-carol"]) == 1
+    assert len(sim.check_runs(ORG, "hw1-carol", sha)) == 1
+
+
+async def test_a_delivery_with_a_bad_signature_is_refused_and_stores_nothing(sim, app, grader):
+    new_repo(sim, "hw1-dave", grader)
+    delivery = await sim.deliver("ping", {"zen": "Keep it logically awesome."}, secret="wrong")
+    assert delivery.status_code == 401
+    assert await jobs(app) == []
+
+
+async def test_branch_deletion_and_tags_are_not_graded(sim, app, grader):
+    new_repo(sim, "hw1-erin", grader)
+    await sim.push_tag(ORG, "hw1-erin", "v1")
+    await sim.delete_branch(ORG, "hw1-erin", "main")
+    await asyncio.sleep(1.5)
+    assert await jobs(app) == []
+    assert sim.check_runs(ORG, "hw1-erin") == []
+
+
+async def test_a_repo_without_config_is_not_graded_and_gets_no_check_run(sim, app):
+    sim.create_repo(ORG, "notes", files={"README.md": "not an assignment\n"})
+    sha = await sim.push(ORG, "notes", {"todo.txt": "x\n"})
+    [job] = await settled_jobs(app, "notes")
+    assert job.state == JobState.SKIPPED and ".github/pushgrade.yml" in job.note
+    assert sim.check_runs(ORG, "notes", sha) == []
+
+
+async def test_an_invalid_config_asks_the_teacher_to_act(sim, app):
+    sim.create_repo(ORG, "hw1-frank", files={".github/pushgrade.yml": "imgae: x\n"})
+    sha = await sim.push(ORG, "hw1-frank", {"calc.py": "\n"})
+    run = await sim.wait_for_check_run(ORG, "hw1-frank", sha, status="completed", timeout=60)
+    assert run["conclusion"] == "action_required"
+    assert run["details_url"]
+    assert "did you mean 'image'" in run["output"]["text"]
+    [job] = await settled_jobs(app, "hw1-frank")
+    assert "did you mean 'image'" in job.note
+
+
+async def test_the_rerun_button_grades_again_in_a_new_check_run(sim, app, grader):
+    new_repo(sim, "hw1-grace", grader)
+    calc = (EXAMPLE / "submission-pass" / "calc.py").read_text()
+    sha = await sim.push(ORG, "hw1-grace", {"calc.py": calc})
+    first = await sim.wait_for_check_run(ORG, "hw1-grace", sha, status="completed", timeout=120)
+    await sim.press_action(first["id"], "rerun")
+    for _ in range(240):
+        runs = sim.check_runs(ORG, "hw1-grace", sha)
+        if len(runs) == 2 and all(r["status"] == "completed" for r in runs):
+            break
+        await asyncio.sleep(0.5)
+    assert len(runs) == 2 and all(r["conclusion"] == "success" for r in runs)
+    assert [j.trigger for j in await settled_jobs(app, "hw1-grace")] == ["push", "requested_action"]
+
+
+async def test_a_restarted_server_takes_over_a_job_left_in_progress(
+    sim, tmp_path, sandbox, slow_grader
+):
+    settings = settings_for(sim, tmp_path)
+    new_repo(sim, "hw1-heidi", slow_grader)
+    # The first server dies mid-run (no grace): its worker is gone without finishing the job.
+    async with running(settings, sandbox=sandbox, poll_s=0.5, lease_s=3, grace_s=0) as first:
+        sim.webhook_url = f"{first.url}/webhooks/github"
+        sha = await sim.push(ORG, "hw1-heidi", {"calc.py": "\n"})
+        await sim.wait_for_check_run(ORG, "hw1-heidi", sha, status="in_progress", timeout=60)
+    async with first.sessions() as session:
+        [job] = list((await session.execute(select(Job))).scalars())
+    assert job.state == JobState.RUNNING and job.lease_owner is not None
+    # The new server waits for the dead one's lease to lapse, then takes the job over.
+    async with running(settings, sandbox=sandbox, poll_s=0.5, lease_s=3) as second:
+        sim.webhook_url = f"{second.url}/webhooks/github"
+        run = await sim.wait_for_check_run(ORG, "hw1-heidi", sha, status="completed", timeout=90)
+        assert run["conclusion"] == "success"
+        [job] = await settled_jobs(second, "hw1-heidi")
+        assert job.state == JobState.DONE and job.attempts >= 3
+    assert len(sim.check_runs(ORG, "hw1-heidi", sha)) == 1
+
+
+async def test_an_expired_lease_is_claimed_again(sim, app, grader):
+    """A job whose worker vanished (lease in the past) is taken by a live worker."""
+    new_repo(sim, "hw1-ivan", grader)
+    async with app.sessions() as session, session.begin():
+        session.add(
+            Job(
+                state=JobState.RUNNING,
+                trigger="push",
+                installation_id=installation(sim),
+                owner=ORG,
+                repo="hw1-ivan",
+                head_sha=head(sim, "hw1-ivan"),
+                attempts=1,
+                lease_owner="dead-host:1",
+                lease_expires_at=utcnow() - timedelta(seconds=5),
+                config={"image": grader, "timeout": 60},
+                note="",
+            )
+        )
+    app.worker.wake()
+    run = await sim.wait_for_check_run(
+        ORG, "hw1-ivan", head(sim, "hw1-ivan"), status="completed", timeout=120
+    )
+    assert run["conclusion"] == "success"
