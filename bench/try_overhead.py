@@ -41,7 +41,9 @@ def pushgrade_try(image: str) -> None:
     cli = Path(sys.executable).with_name("pushgrade")
     done = subprocess.run(
         [str(cli), "try", str(SUBMISSION), "--image", image, "--json"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0 or '"status":"passed"' not in done.stdout:
         raise SystemExit(f"pushgrade try did not pass: {done.stdout[:300]} {done.stderr[:300]}")
@@ -51,9 +53,20 @@ def bare_docker_run(image: str) -> None:
     results = tempfile.mkdtemp(prefix="bench-results-")
     try:
         done = subprocess.run(
-            ["docker", "run", "--rm", "--network", "none",
-             "-v", f"{SUBMISSION}:/submission", "-v", f"{results}:/results", image],
-            capture_output=True, check=False,
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "-v",
+                f"{SUBMISSION}:/submission",
+                "-v",
+                f"{results}:/results",
+                image,
+            ],
+            capture_output=True,
+            check=False,
         )
         if done.returncode != 0:
             raise SystemExit(f"docker run failed: {done.stderr[:300]!r}")
@@ -81,13 +94,20 @@ def main() -> None:
         cli.append(timed(lambda: pushgrade_try(args.image)))
         bare.append(timed(lambda: bare_docker_run(args.image)))
         lib.append(timed(in_process))
-    med = {name: statistics.median(v) for name, v in
-           (("pushgrade try", cli), ("docker run --rm", bare), ("grade() in-process", lib))}
+    med = {
+        name: statistics.median(v)
+        for name, v in (
+            ("pushgrade try", cli),
+            ("docker run --rm", bare),
+            ("grade() in-process", lib),
+        )
+    }
     print(f"{args.runs} runs each, interleaved, image {args.image}")
     for name, value in med.items():
         print(f"  {name:<20} median {value:6.3f} s")
-    print(f"median ratio pushgrade try / docker run --rm: {med['pushgrade try'] / med['docker run --rm']:.2f}")
-    print(f"median ratio grade() / docker run --rm:       {med['grade() in-process'] / med['docker run --rm']:.2f}")
+    bare = med["docker run --rm"]
+    print(f"median ratio pushgrade try / docker run --rm: {med['pushgrade try'] / bare:.2f}")
+    print(f"median ratio grade() / docker run --rm:       {med['grade() in-process'] / bare:.2f}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ghapp import events
+from ghapp.db import write_session
 from ghapp.models import Delivery, Installation, Job, JobState, Repository, utcnow
 
 
@@ -34,7 +35,7 @@ async def ingest(
     in which case nothing is written.
     """
     received_at = received_at or utcnow()
-    async with sessions() as session, session.begin():
+    async with write_session(sessions) as session:
         inserted = await session.execute(
             _insert(session)(Delivery)
             .values(guid=guid, event=event, action=action, received_at=received_at, result="")
@@ -81,14 +82,13 @@ async def ingest(
                     notes.append(f"{len(decision.repository_ids)} repositories forgotten")
                 case events.Ignore():
                     notes.append(f"ignored: {decision.reason}")
+        if jobs:
+            notes.append(f"{len(jobs)} job{'s' if len(jobs) > 1 else ''} queued")
+        delivery = await session.get(Delivery, guid)
+        delivery.result = "; ".join(notes)[:255]
+        delivery.installation_id = installation_id
         session.add_all(jobs)
         await session.flush()
-        notes += [f"job {job.id}" for job in jobs]
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.guid == guid)
-            .values(result="; ".join(notes)[:255], installation_id=installation_id)
-        )
         return [job.id for job in jobs]
 
 
@@ -162,7 +162,7 @@ async def claim(
     async with sessions() as session:
         if await session.scalar(candidate) is None:
             return None
-    async with sessions() as session, session.begin():
+    async with write_session(sessions) as session:
         if session.bind.dialect.name == "postgresql":
             candidate = candidate.with_for_update(skip_locked=True)
         result = await session.execute(
@@ -181,7 +181,7 @@ async def claim(
 
 async def renew(sessions: async_sessionmaker, job_id: int, *, worker: str, lease_s: float) -> bool:
     """Extend our lease; False when it is no longer ours (it lapsed and someone else took it)."""
-    async with sessions() as session, session.begin():
+    async with write_session(sessions) as session:
         result = await session.execute(
             update(Job)
             .where(Job.id == job_id, Job.lease_owner == worker)
@@ -196,7 +196,7 @@ async def transition(
     """Update a job we hold; `release` gives up the lease (the job moves to another phase)."""
     if release:
         values |= {"lease_owner": None, "lease_expires_at": None}
-    async with sessions() as session, session.begin():
+    async with write_session(sessions) as session:
         result = await session.execute(
             update(Job).where(Job.id == job_id, Job.lease_owner == worker).values(**values)
         )

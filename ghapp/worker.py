@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ghapp import queue
 from ghapp.config import AssignmentConfig, ConfigError, load_config
+from ghapp.db import write_session
 from ghapp.events import RERUN_ACTION
 from ghapp.github import DownloadTooLarge, GitHubApp, InstallationClient
 from ghapp.models import Job, JobState, Submission, utcnow
@@ -269,7 +270,7 @@ class Worker:
             await asyncio.to_thread(shutil.rmtree, scratch, True)
         report = render_report(outcome, visibility=config.visibility)
         await self._complete(job, gh, report)
-        async with self.sessions() as session, session.begin():
+        async with write_session(self.sessions) as session:
             session.add(
                 Submission(
                     job_id=job.id,

@@ -245,3 +245,69 @@ async def test_an_expired_lease_is_claimed_again(sim, app, grader):
         ORG, "hw1-ivan", head(sim, "hw1-ivan"), status="completed", timeout=120
     )
     assert run["conclusion"] == "success"
+
+
+async def test_github_answering_502_to_a_third_of_calls_loses_no_result(sim, app, grader):
+    new_repo(sim, "hw1-judy", grader)
+    sim.set_fault(fail_ratio=0.3, status=502)
+    calc = (EXAMPLE / "submission-pass" / "calc.py").read_text()
+    sha = await sim.push(ORG, "hw1-judy", {"calc.py": calc})
+    run = await sim.wait_for_check_run(ORG, "hw1-judy", sha, status="completed", timeout=180)
+    sim.clear_fault()
+    assert run["conclusion"] == "success"
+    assert len(sim.check_runs(ORG, "hw1-judy", sha)) == 1  # retries never made a second one
+    assert any(r.status == 502 for r in sim.requests)
+
+
+async def test_a_secondary_rate_limit_is_waited_out_not_dropped(sim, app, grader):
+    new_repo(sim, "hw1-ken", grader)
+    sim.set_fault(
+        fail_ratio=1.0,
+        status=403,
+        retry_after=1,
+        times=2,
+        methods=["POST", "PATCH"],
+        path_prefix=f"/repos/{ORG}/hw1-ken/check-runs",
+    )
+    calc = (EXAMPLE / "submission-pass" / "calc.py").read_text()
+    sha = await sim.push(ORG, "hw1-ken", {"calc.py": calc})
+    run = await sim.wait_for_check_run(ORG, "hw1-ken", sha, status="completed", timeout=120)
+    assert run["conclusion"] == "success"
+    assert [r.status for r in sim.requests if r.status == 403] == [403, 403]
+
+
+async def test_failing_tests_with_a_file_and_line_become_annotations(sim, app, build_image):
+    # A grader whose JUnit points into the student's own file, as a linter-style grader does.
+    junit = (
+        '<testsuite name="style" tests="1" failures="1">'
+        '<testcase classname="style" name="line too long" file="calc.py" line="2">'
+        '<failure message="E501 line too long (120 > 100)">calc.py:2</failure></testcase>'
+        "</testsuite>"
+    )
+    image = build_image(
+        f"FROM {BUSYBOX}\nCOPY junit.xml /junit.xml\n"
+        'CMD ["sh", "-c", "cp /junit.xml /results/junit.xml; exit 1"]\n',
+        {"junit.xml": junit},
+        mode=0o644,
+    )
+    new_repo(sim, "hw1-lara", image)
+    sha = await sim.push(ORG, "hw1-lara", {"calc.py": "x = 1\n" + "y = 2  # " + "z" * 120 + "\n"})
+    run = await sim.wait_for_check_run(ORG, "hw1-lara", sha, status="completed", timeout=60)
+    assert run["conclusion"] == "failure"
+    [note] = sim.annotations(run["id"])
+    assert (note["path"], note["start_line"], note["annotation_level"]) == ("calc.py", 2, "failure")
+    assert "line too long" in note["message"]
+
+
+async def test_secrets_and_tokens_never_reach_the_logs(sim, app, grader, caplog):
+    caplog.set_level("DEBUG")
+    new_repo(sim, "hw1-mia", grader)
+    sim.set_fault(fail_ratio=0.3, status=502)  # the retry paths log too
+    sha = await sim.push(ORG, "hw1-mia", {"calc.py": "def add(a, b):\n    return a - b\n"})
+    await sim.wait_for_check_run(ORG, "hw1-mia", sha, status="completed", timeout=180)
+    sim.clear_fault()
+    logged = caplog.text
+    assert sim.webhook_secret not in logged
+    key_body = sim.private_key_pem.decode().splitlines()[1]
+    assert key_body not in logged
+    assert sim.world.tokens and not any(token in logged for token in sim.world.tokens)

@@ -1,0 +1,100 @@
+"""`pushgrade demo`: the whole path on one machine, with no GitHub account.
+
+Starts the GitHub simulator and pushgrade (web + worker, SQLite) on loopback, installs the App on
+a classroom org, creates a student repo from the bundled example, pushes a wrong solution and
+then a fixed one, and prints each check run as it moves from queued to its result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from ghapp.settings import Settings
+from ghsim import GitHubSimulator
+from pushgrade.serve import running
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "python-pytest"
+IMAGE = "pushgrade-example/python-pytest:1"
+ORG, REPO = "cs101-fall", "hw1-alice"
+
+
+def ensure_image(image: str = IMAGE) -> None:
+    client = docker.from_env()
+    try:
+        client.images.get(image)
+        return
+    except docker.errors.ImageNotFound:
+        pass
+    print(f"building the example grader {image} …", flush=True)
+    client.images.build(path=str(EXAMPLE / "grader"), tag=image, rm=True)
+
+
+async def watch(sim: GitHubSimulator, sha: str, started: float, timeout: float = 180) -> dict:
+    """Print each state the commit's check run passes through; return the completed run."""
+    seen: set[tuple] = set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for run in sim.check_runs(ORG, REPO, sha):
+            key = (run["status"], run.get("conclusion"))
+            if key not in seen:
+                seen.add(key)
+                title = (run.get("output") or {}).get("title") or ""
+                state = run["status"] + (f" → {run['conclusion']}" if run.get("conclusion") else "")
+                print(f"  +{time.monotonic() - started:5.2f} s  {state:<24} {title}", flush=True)
+            if run["status"] == "completed":
+                return run
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"no completed check run for {sha[:7]} within {timeout:.0f} s")
+
+
+async def demo(workdir: Path) -> None:
+    ensure_image()
+    async with GitHubSimulator() as sim:
+        sim.install(ORG)
+        settings = Settings(
+            app_id=sim.app_id,
+            private_key=sim.private_key_pem,
+            webhook_secret=sim.webhook_secret,
+            github_api_url=sim.url,
+            database_url=f"sqlite+aiosqlite:///{workdir / 'pushgrade-demo.sqlite3'}",
+            host="127.0.0.1",
+            port=0,
+            workers=2,
+        )
+        async with running(settings, poll_s=0.5) as app:
+            sim.webhook_url = f"{app.url}/webhooks/github"
+            print(f"GitHub simulator on {sim.url}; pushgrade on {app.url}")
+            config = (
+                (EXAMPLE / "pushgrade.yml")
+                .read_text()
+                .replace("visibility: tests", "visibility: full")
+            )
+            sim.create_repo(
+                ORG, REPO, files={".github/pushgrade.yml": config, "README.md": "# Homework 1\n"}
+            )
+            for label, folder in (
+                ("a wrong median", "submission-fail"),
+                ("the fix", "submission-pass"),
+            ):
+                calc = (EXAMPLE / folder / "calc.py").read_text()
+                print(f"\n{ORG}/{REPO}: the student pushes {label}")
+                started = time.monotonic()
+                sha = await sim.push(ORG, REPO, {"calc.py": calc}, message=f"Try: {label}")
+                run = await watch(sim, sha, started)
+                print("\n" + _indent(run["output"]["summary"]))
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.strip().splitlines())
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="pushgrade-demo-") as workdir:
+        asyncio.run(demo(Path(workdir)))
+    return 0
