@@ -22,9 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.try_overhead import bare_docker_run  # noqa: E402
-from ghapp.settings import Settings  # noqa: E402
 from ghsim import GitHubSimulator  # noqa: E402
-from pushgrade.demo import EXAMPLE, IMAGE, ensure_image  # noqa: E402
+from pushgrade.demo import EXAMPLE, IMAGE, ensure_image, simulator_settings  # noqa: E402
 from pushgrade.serve import running  # noqa: E402
 
 ORG, REPO = "bench-org", "hw1-bench"
@@ -35,16 +34,7 @@ async def pipeline(pushes: int, workdir: Path) -> list[float]:
     timings = []
     async with GitHubSimulator() as sim:
         sim.install(ORG)
-        settings = Settings(
-            app_id=sim.app_id,
-            private_key=sim.private_key_pem,
-            webhook_secret=sim.webhook_secret,
-            github_api_url=sim.url,
-            database_url=f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}",
-            host="127.0.0.1",
-            port=0,
-            workers=2,
-        )
+        settings = simulator_settings(sim, f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}")
         async with running(settings, poll_s=0.5) as app:
             sim.webhook_url = f"{app.url}/webhooks/github"
             sim.create_repo(ORG, REPO, files={".github/pushgrade.yml": f"image: {IMAGE}\n"})

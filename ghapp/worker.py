@@ -163,13 +163,17 @@ class Worker:
         )
         with contextlib.suppress(Exception):
             await self._complete(job, self.github.installation(job.installation_id), report)
+        await self._finish(job, JobState.FAILED, f"gave up after {job.attempts} attempts: {reason}")
+
+    async def _finish(self, job: Job, state: JobState, note: str) -> None:
+        """The job's last word: its final state, and a note for the teacher."""
         await queue.transition(
             self.sessions,
             job.id,
             worker=self.name,
-            state=JobState.FAILED,
+            state=state,
             finished_at=utcnow(),
-            note=f"gave up after {job.attempts} attempts: {reason}"[:2000],
+            note=note[:2000],
         )
 
     # -- intake -----------------------------------------------------------------------------------
@@ -181,13 +185,8 @@ class Worker:
             log.info(
                 "%s/%s@%s has no %s: not graded", job.owner, job.repo, job.head_sha[:7], CONFIG_PATH
             )
-            await queue.transition(
-                self.sessions,
-                job.id,
-                worker=self.name,
-                state=JobState.SKIPPED,
-                finished_at=utcnow(),
-                note=f"no {CONFIG_PATH} at this commit: not graded",
+            await self._finish(
+                job, JobState.SKIPPED, f"no {CONFIG_PATH} at this commit: not graded"
             )
             return
         try:
@@ -196,14 +195,7 @@ class Worker:
             # The file is in the student's own repository: the exact problem is no secret.
             report = render_error_report(str(err), kind="config", student_may_read=True)
             await self._complete(job, gh, report)
-            await queue.transition(
-                self.sessions,
-                job.id,
-                worker=self.name,
-                state=JobState.DONE,
-                finished_at=utcnow(),
-                note=f"invalid config: {err}"[:2000],
-            )
+            await self._finish(job, JobState.DONE, f"invalid config: {err}")
             return
         await self._write(job, gh, {"status": "queued", "output": render_queued()})
         await queue.transition(
@@ -284,14 +276,7 @@ class Worker:
                     outcome=outcome.model_dump(mode="json"),
                 )
             )
-        await queue.transition(
-            self.sessions,
-            job.id,
-            worker=self.name,
-            state=JobState.DONE,
-            finished_at=utcnow(),
-            note=outcome.reason or "",
-        )
+        await self._finish(job, JobState.DONE, outcome.reason or "")
 
     async def _complete(self, job: Job, gh: InstallationClient, report: CheckRunReport) -> None:
         batches = report.annotation_batches() or [()]

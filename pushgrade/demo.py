@@ -35,6 +35,20 @@ def ensure_image(image: str = IMAGE) -> None:
     client.images.build(path=str(EXAMPLE / "grader"), tag=image, rm=True)
 
 
+def simulator_settings(sim: GitHubSimulator, database_url: str, *, workers: int = 2) -> Settings:
+    """Settings for a pushgrade on loopback (any free port) whose GitHub is `sim`."""
+    return Settings(
+        app_id=sim.app_id,
+        private_key=sim.private_key_pem,
+        webhook_secret=sim.webhook_secret,
+        github_api_url=sim.url,
+        database_url=database_url,
+        host="127.0.0.1",
+        port=0,
+        workers=workers,
+    )
+
+
 async def watch(sim: GitHubSimulator, sha: str, started: float, timeout: float = 180) -> dict:
     """Print each state the commit's check run passes through; return the completed run."""
     seen: set[tuple] = set()
@@ -57,15 +71,8 @@ async def demo(workdir: Path) -> None:
     ensure_image()
     async with GitHubSimulator() as sim:
         sim.install(ORG)
-        settings = Settings(
-            app_id=sim.app_id,
-            private_key=sim.private_key_pem,
-            webhook_secret=sim.webhook_secret,
-            github_api_url=sim.url,
-            database_url=f"sqlite+aiosqlite:///{workdir / 'pushgrade-demo.sqlite3'}",
-            host="127.0.0.1",
-            port=0,
-            workers=2,
+        settings = simulator_settings(
+            sim, f"sqlite+aiosqlite:///{workdir / 'pushgrade-demo.sqlite3'}"
         )
         async with running(settings, poll_s=0.5) as app:
             sim.webhook_url = f"{app.url}/webhooks/github"

@@ -7,11 +7,13 @@ import hashlib
 import io
 import tarfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 BUSYBOX = "pushgrade-test/busybox:2"
 PYTHON = "pushgrade-test/python:3.11"
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "python-pytest"
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +81,12 @@ def build_image(docker_client) -> Callable[..., str]:
         return tag
 
     return build
+
+
+@pytest.fixture(scope="session")
+def example_grader(build_image) -> str:
+    """The bundled example's grader (pytest, JUnit XML), built on the offline Python base."""
+    tests = (EXAMPLE / "grader" / "tests" / "test_calc.py").read_text()
+    dockerfile = (EXAMPLE / "grader" / "Dockerfile").read_text()
+    dockerfile = dockerfile.replace("FROM python:3.11-slim", f"FROM {PYTHON}")
+    return build_image(dockerfile, {"tests/test_calc.py": tests}, mode=0o644)

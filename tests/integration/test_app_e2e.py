@@ -13,24 +13,14 @@ from sqlalchemy import select
 from ghapp.models import Job, JobState, Submission, utcnow
 from ghapp.settings import Settings
 from ghsim import GitHubSimulator
+from pushgrade.demo import simulator_settings
 from pushgrade.serve import running
-from tests.conftest import BUSYBOX, PYTHON
+from tests.conftest import BUSYBOX
 
 pytestmark = pytest.mark.docker
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "python-pytest"
 ORG = "cs101"
-
-
-@pytest.fixture(scope="module")
-def grader(build_image) -> str:
-    tests = (EXAMPLE / "grader" / "tests" / "test_calc.py").read_text()
-    dockerfile = (
-        (EXAMPLE / "grader" / "Dockerfile")
-        .read_text()
-        .replace("FROM python:3.11-slim", f"FROM {PYTHON}")
-    )
-    return build_image(dockerfile, {"tests/test_calc.py": tests}, mode=0o644)
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +36,7 @@ async def sim():
 
 
 def settings_for(sim: GitHubSimulator, tmp_path: Path) -> Settings:
-    return Settings(
-        app_id=sim.app_id,
-        private_key=sim.private_key_pem,
-        webhook_secret=sim.webhook_secret,
-        github_api_url=sim.url,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'pushgrade.sqlite3'}",
-        host="127.0.0.1",
-        port=0,
-        workers=2,
-    )
+    return simulator_settings(sim, f"sqlite+aiosqlite:///{tmp_path / 'pushgrade.sqlite3'}")
 
 
 @pytest.fixture
@@ -106,8 +87,8 @@ async def settled_jobs(app, repo: str, timeout: float = 30) -> list[Job]:
     raise AssertionError(f"jobs of {repo} did not settle: {[j.state for j in found]}")
 
 
-async def test_a_push_is_graded_and_the_check_run_evolves_to_success(sim, app, grader):
-    new_repo(sim, "hw1-alice", grader)
+async def test_a_push_is_graded_and_the_check_run_evolves_to_success(sim, app, example_grader):
+    new_repo(sim, "hw1-alice", example_grader)
     calc = (EXAMPLE / "submission-pass" / "calc.py").read_text()
     sha = await sim.push(ORG, "hw1-alice", {"calc.py": calc})
     run = await sim.wait_for_check_run(ORG, "hw1-alice", sha, status="completed", timeout=120)
@@ -124,8 +105,10 @@ async def test_a_push_is_graded_and_the_check_run_evolves_to_success(sim, app, g
     assert submission.outcome["status"] == "passed"
 
 
-async def test_a_failing_push_completes_as_failure_naming_the_failing_tests(sim, app, grader):
-    new_repo(sim, "hw1-bob", grader)
+async def test_a_failing_push_completes_as_failure_naming_the_failing_tests(
+    sim, app, example_grader
+):
+    new_repo(sim, "hw1-bob", example_grader)
     calc = (EXAMPLE / "submission-fail" / "calc.py").read_text()
     sha = await sim.push(ORG, "hw1-bob", {"calc.py": calc})
     run = await sim.wait_for_check_run(ORG, "hw1-bob", sha, status="completed", timeout=120)
@@ -136,8 +119,8 @@ async def test_a_failing_push_completes_as_failure_naming_the_failing_tests(sim,
     assert "test_median_even" in (run["output"].get("text") or "").replace("\\", "")
 
 
-async def test_redelivered_push_creates_one_job_and_one_check_run(sim, app, grader):
-    new_repo(sim, "hw1-carol", grader)
+async def test_redelivered_push_creates_one_job_and_one_check_run(sim, app, example_grader):
+    new_repo(sim, "hw1-carol", example_grader)
     sha = await sim.push(ORG, "hw1-carol", {"calc.py": "def add(a, b):\n    return a + b\n"})
     await sim.wait_for_check_run(ORG, "hw1-carol", sha, status="completed", timeout=120)
     push_delivery = [d for d in sim.deliveries if d.event == "push"][-1]
@@ -148,15 +131,17 @@ async def test_redelivered_push_creates_one_job_and_one_check_run(sim, app, grad
     assert len(sim.check_runs(ORG, "hw1-carol", sha)) == 1
 
 
-async def test_a_delivery_with_a_bad_signature_is_refused_and_stores_nothing(sim, app, grader):
-    new_repo(sim, "hw1-dave", grader)
+async def test_a_delivery_with_a_bad_signature_is_refused_and_stores_nothing(
+    sim, app, example_grader
+):
+    new_repo(sim, "hw1-dave", example_grader)
     delivery = await sim.deliver("ping", {"zen": "Keep it logically awesome."}, secret="wrong")
     assert delivery.status_code == 401
     assert await jobs(app) == []
 
 
-async def test_branch_deletion_and_tags_are_not_graded(sim, app, grader):
-    new_repo(sim, "hw1-erin", grader)
+async def test_branch_deletion_and_tags_are_not_graded(sim, app, example_grader):
+    new_repo(sim, "hw1-erin", example_grader)
     await sim.push_tag(ORG, "hw1-erin", "v1")
     await sim.delete_branch(ORG, "hw1-erin", "main")
     await asyncio.sleep(1.5)
@@ -183,8 +168,8 @@ async def test_an_invalid_config_asks_the_teacher_to_act(sim, app):
     assert "did you mean 'image'" in job.note
 
 
-async def test_the_rerun_button_grades_again_in_a_new_check_run(sim, app, grader):
-    new_repo(sim, "hw1-grace", grader)
+async def test_the_rerun_button_grades_again_in_a_new_check_run(sim, app, example_grader):
+    new_repo(sim, "hw1-grace", example_grader)
     calc = (EXAMPLE / "submission-pass" / "calc.py").read_text()
     sha = await sim.push(ORG, "hw1-grace", {"calc.py": calc})
     first = await sim.wait_for_check_run(ORG, "hw1-grace", sha, status="completed", timeout=120)
@@ -221,9 +206,9 @@ async def test_a_restarted_server_takes_over_a_job_left_in_progress(
     assert len(sim.check_runs(ORG, "hw1-heidi", sha)) == 1
 
 
-async def test_an_expired_lease_is_claimed_again(sim, app, grader):
+async def test_an_expired_lease_is_claimed_again(sim, app, example_grader):
     """A job whose worker vanished (lease in the past) is taken by a live worker."""
-    new_repo(sim, "hw1-ivan", grader)
+    new_repo(sim, "hw1-ivan", example_grader)
     async with app.sessions() as session, session.begin():
         session.add(
             Job(
@@ -236,7 +221,7 @@ async def test_an_expired_lease_is_claimed_again(sim, app, grader):
                 attempts=1,
                 lease_owner="dead-host:1",
                 lease_expires_at=utcnow() - timedelta(seconds=5),
-                config={"image": grader, "timeout": 60},
+                config={"image": example_grader, "timeout": 60},
                 note="",
             )
         )
@@ -247,8 +232,8 @@ async def test_an_expired_lease_is_claimed_again(sim, app, grader):
     assert run["conclusion"] == "success"
 
 
-async def test_github_answering_502_to_a_third_of_calls_loses_no_result(sim, app, grader):
-    new_repo(sim, "hw1-judy", grader)
+async def test_github_answering_502_to_a_third_of_calls_loses_no_result(sim, app, example_grader):
+    new_repo(sim, "hw1-judy", example_grader)
     sim.set_fault(fail_ratio=0.3, status=502)
     calc = (EXAMPLE / "submission-pass" / "calc.py").read_text()
     sha = await sim.push(ORG, "hw1-judy", {"calc.py": calc})
@@ -259,8 +244,8 @@ async def test_github_answering_502_to_a_third_of_calls_loses_no_result(sim, app
     assert any(r.status == 502 for r in sim.requests)
 
 
-async def test_a_secondary_rate_limit_is_waited_out_not_dropped(sim, app, grader):
-    new_repo(sim, "hw1-ken", grader)
+async def test_a_secondary_rate_limit_is_waited_out_not_dropped(sim, app, example_grader):
+    new_repo(sim, "hw1-ken", example_grader)
     sim.set_fault(
         fail_ratio=1.0,
         status=403,
@@ -299,9 +284,9 @@ async def test_failing_tests_with_a_file_and_line_become_annotations(sim, app, b
     assert "line too long" in note["message"]
 
 
-async def test_secrets_and_tokens_never_reach_the_logs(sim, app, grader, caplog):
+async def test_secrets_and_tokens_never_reach_the_logs(sim, app, example_grader, caplog):
     caplog.set_level("DEBUG")
-    new_repo(sim, "hw1-mia", grader)
+    new_repo(sim, "hw1-mia", example_grader)
     sim.set_fault(fail_ratio=0.3, status=502)  # the retry paths log too
     sha = await sim.push(ORG, "hw1-mia", {"calc.py": "def add(a, b):\n    return a - b\n"})
     await sim.wait_for_check_run(ORG, "hw1-mia", sha, status="completed", timeout=180)

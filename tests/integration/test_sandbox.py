@@ -39,17 +39,6 @@ def submission(tmp_path: Path, files: dict[str, str] | None = None) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def pytest_grader(build_image) -> str:
-    tests = (EXAMPLE / "grader" / "tests" / "test_calc.py").read_text()
-    dockerfile = (
-        (EXAMPLE / "grader" / "Dockerfile")
-        .read_text()
-        .replace("FROM python:3.11-slim", f"FROM {PYTHON}")
-    )
-    return build_image(dockerfile, {"tests/test_calc.py": tests}, mode=0o644)
-
-
 GRADESCOPE_RUN = """#!/bin/bash
 # Gradescope's usual shape: copy the submission into the source folder, grade, write results.
 cp -r /autograder/submission/* /autograder/source/
@@ -93,8 +82,8 @@ def gradescope_grader(build_image) -> str:
 # -- real graders -------------------------------------------------------------------------------
 
 
-def test_passing_python_submission_graded_by_pytest_junit(sandbox, pytest_grader):
-    outcome = grade(EXAMPLE / "submission-pass", spec(pytest_grader), sandbox=sandbox)
+def test_passing_python_submission_graded_by_pytest_junit(sandbox, example_grader):
+    outcome = grade(EXAMPLE / "submission-pass", spec(example_grader), sandbox=sandbox)
     assert outcome.status is Status.PASSED, outcome.log
     assert outcome.source is ResultsSource.JUNIT
     assert (outcome.score, outcome.max_score) == (5, 5)
@@ -104,9 +93,9 @@ def test_passing_python_submission_graded_by_pytest_junit(sandbox, pytest_grader
 
 
 def test_failing_python_submission_names_the_failing_tests_with_file_and_line(
-    sandbox, pytest_grader
+    sandbox, example_grader
 ):
-    outcome = grade(EXAMPLE / "submission-fail", spec(pytest_grader), sandbox=sandbox)
+    outcome = grade(EXAMPLE / "submission-fail", spec(example_grader), sandbox=sandbox)
     assert outcome.status is Status.FAILED
     assert (outcome.score, outcome.max_score) == (3, 5)
     failed = {t.name.rsplit(".", 1)[-1]: t for t in outcome.tests if t.status is TestStatus.FAILED}

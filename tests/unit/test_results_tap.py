@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from runner.capture import OutputCapture
 from runner.outcome import ResultsSource
 from runner.outcome import TestStatus as CaseStatus  # "Test*" names would be collected by pytest
 from runner.results import (
@@ -30,9 +31,14 @@ def tap(text: str) -> ParsedResults:
 
 
 def fed_line_by_line(text: str) -> ParsedResults | None:
+    """Feed `text` the way the sandbox does: bytes in small chunks through OutputCapture, which
+    splits stdout on "\n" only (never on the other characters str.splitlines breaks at)."""
     parser = TapParser()
-    for line in text.splitlines(keepends=True):
-        parser.feed(line)
+    capture = OutputCapture(on_stdout_line=parser.feed)
+    data = text.encode()
+    for start in range(0, len(data), 7):
+        capture.feed(data[start : start + 7])
+    capture.close()
     return parser.finish()
 
 

@@ -1,0 +1,103 @@
+"""Settings from the environment: one clear line for what is missing, secrets never shown."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ghapp.settings import SettingsError, from_env
+
+
+@pytest.fixture(scope="module")
+def pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def test_every_missing_setting_is_named_in_one_message():
+    with pytest.raises(SettingsError) as err:
+        from_env({})
+    message = str(err.value)
+    assert "PUSHGRADE_APP_ID" in message and "PUSHGRADE_PRIVATE_KEY_FILE" in message
+    assert "PUSHGRADE_WEBHOOK_SECRET" in message and "\n" not in message
+
+
+def test_a_web_only_process_needs_no_private_key():
+    settings = from_env({"PUSHGRADE_APP_ID": "7", "PUSHGRADE_WEBHOOK_SECRET": "s"}, worker=False)
+    assert settings.app_id == 7 and settings.private_key == b""
+
+
+def test_a_worker_only_process_needs_no_webhook_secret(pem):
+    settings = from_env({"PUSHGRADE_APP_ID": "7", "PUSHGRADE_PRIVATE_KEY": pem}, web=False)
+    assert settings.private_key.startswith(b"-----BEGIN PRIVATE KEY-----")
+
+
+def test_defaults_and_overrides(pem, tmp_path):
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(pem)
+    settings = from_env(
+        {
+            "PUSHGRADE_APP_ID": "42",
+            "PUSHGRADE_PRIVATE_KEY_FILE": str(key_file),
+            "PUSHGRADE_WEBHOOK_SECRET": "s",
+            "PUSHGRADE_GITHUB_API_URL": "https://ghe.example/api/v3/",
+            "PUSHGRADE_PORT": "9000",
+            "PUSHGRADE_WORKERS": "3",
+        }
+    )
+    assert settings.github_api_url == "https://ghe.example/api/v3"
+    assert (settings.port, settings.workers) == (9000, 3)
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("PUSHGRADE_APP_ID", "abc", "whole number"),
+        ("PUSHGRADE_PORT", "70000", "between"),
+        ("PUSHGRADE_PRIVATE_KEY", "not a key", "not a PEM private key"),
+        ("PUSHGRADE_PRIVATE_KEY_FILE", "/nonexistent/app.pem", "cannot read"),
+    ],
+)
+def test_malformed_settings_say_which_and_why(pem, name, value, expected):
+    env = {"PUSHGRADE_APP_ID": "1", "PUSHGRADE_PRIVATE_KEY": pem, "PUSHGRADE_WEBHOOK_SECRET": "s"}
+    env[name] = value
+    if name == "PUSHGRADE_PRIVATE_KEY_FILE":
+        del env["PUSHGRADE_PRIVATE_KEY"]
+    with pytest.raises(SettingsError, match=expected) as err:
+        from_env(env)
+    assert name in str(err.value) or "key" in str(err.value)
+
+
+def test_secrets_are_not_in_the_repr(pem):
+    settings = from_env(
+        {
+            "PUSHGRADE_APP_ID": "1",
+            "PUSHGRADE_PRIVATE_KEY": pem,
+            "PUSHGRADE_WEBHOOK_SECRET": "hunter2-webhook",
+        }
+    )
+    assert "hunter2" not in repr(settings) and "PRIVATE KEY" not in repr(settings)
+
+
+def test_serve_without_settings_is_one_line_not_a_traceback(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "pushgrade.cli", "serve"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "missing settings" in done.stderr
+    assert "Traceback" not in done.stderr
