@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# CI explores the same examples every run (a red CI blocks landing); local runs stay random and
+# keep looking for new failures.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 BUSYBOX = "pushgrade-test/busybox:2"
 PYTHON = "pushgrade-test/python:3.11"
