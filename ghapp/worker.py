@@ -119,6 +119,10 @@ class Worker:
             await self._work(job, handle)
 
     async def _work(self, job: Job, handle) -> None:
+        if job.attempts > MAX_ATTEMPTS:
+            # Its workers died every time (killed, out of memory) before they could say why.
+            await self._give_up(job, "every worker that took it stopped before finishing")
+            return
         renewer = asyncio.create_task(self._renew(job, asyncio.current_task()))
         try:
             await handle(job)

@@ -296,3 +296,35 @@ async def test_secrets_and_tokens_never_reach_the_logs(sim, app, example_grader,
     key_body = sim.private_key_pem.decode().splitlines()[1]
     assert key_body not in logged
     assert sim.world.tokens and not any(token in logged for token in sim.world.tokens)
+
+
+async def test_a_job_whose_workers_keep_dying_is_given_up_visibly(sim, app, example_grader):
+    """After every attempt was used up by workers that vanished, the student is told (neutral),
+    the teacher's record says why, and nothing loops forever."""
+    from ghapp.worker import MAX_ATTEMPTS
+
+    new_repo(sim, "hw1-nina", example_grader)
+    async with app.sessions() as session, session.begin():
+        session.add(
+            Job(
+                state=JobState.RUNNING,
+                trigger="push",
+                installation_id=installation(sim),
+                owner=ORG,
+                repo="hw1-nina",
+                head_sha=head(sim, "hw1-nina"),
+                attempts=MAX_ATTEMPTS,
+                lease_owner="dead-host:1",
+                lease_expires_at=utcnow() - timedelta(seconds=5),
+                config={"image": example_grader},
+                note="",
+            )
+        )
+    app.worker.wake()
+    run = await sim.wait_for_check_run(
+        ORG, "hw1-nina", head(sim, "hw1-nina"), status="completed", timeout=60
+    )
+    assert run["conclusion"] == "neutral"
+    assert "re-run" in run["output"]["summary"].lower()
+    [job] = await settled_jobs(app, "hw1-nina")
+    assert job.state == JobState.FAILED and "gave up" in job.note
