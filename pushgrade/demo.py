@@ -8,6 +8,7 @@ then a fixed one, and prints each check run as it moves from queued to its resul
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -97,7 +98,12 @@ async def demo(workdir: Path) -> None:
                 print("\n" + _indent(run["output"]["summary"]))
 
 
+_MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
 def _indent(text: str) -> str:
+    """The summary as GitHub renders it: Markdown's backslash escapes dropped for the terminal."""
+    text = _MARKDOWN_ESCAPE.sub(r"\1", text)
     return "\n".join(f"    {line}" for line in text.strip().splitlines())
 
 
