@@ -25,6 +25,8 @@ class Settings:
     port: int = 8080
     workers: int = os.cpu_count() or 1
     public_url: str = ""
+    # How long a worker holds a job without renewing: a dead worker's job waits this long.
+    lease_s: int = 60
 
     @property
     def base_url(self) -> str:
@@ -65,6 +67,9 @@ def from_env(
             "PUSHGRADE_WORKERS", get("PUSHGRADE_WORKERS", str(os.cpu_count() or 1)), low=0, high=256
         ),
         public_url=(get("PUSHGRADE_PUBLIC_URL", "") or "").rstrip("/"),
+        lease_s=_int(
+            "PUSHGRADE_LEASE_SECONDS", get("PUSHGRADE_LEASE_SECONDS", "60"), low=3, high=3600
+        ),
     )
 
 

@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         "PUSHGRADE_PRIVATE_KEY), PUSHGRADE_WEBHOOK_SECRET, PUSHGRADE_GITHUB_API_URL (default "
         "https://api.github.com), PUSHGRADE_DATABASE_URL (default SQLite in the working folder), "
         "PUSHGRADE_HOST, PUSHGRADE_PORT, PUSHGRADE_WORKERS (grading slots, default: CPU count), "
-        "PUSHGRADE_PUBLIC_URL."
+        "PUSHGRADE_PUBLIC_URL, PUSHGRADE_LEASE_SECONDS (default 60)."
     )
     for name, help_, web_, worker_ in (
         ("serve", "run the webhook endpoint and a worker in one process", True, True),

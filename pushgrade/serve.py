@@ -39,7 +39,7 @@ async def running(
     serve_web: bool = True,
     run_worker: bool = True,
     sandbox: Sandbox | None = None,
-    lease_s: float = 60.0,
+    lease_s: float | None = None,
     poll_s: float = 2.0,
     grace_s: float = 10.0,
 ) -> AsyncIterator[Running]:
@@ -68,7 +68,7 @@ async def running(
                 sandbox=sandbox or Sandbox(),
                 slots=settings.workers,
                 public_url=settings.base_url,
-                lease_s=lease_s,
+                lease_s=lease_s or settings.lease_s,
                 poll_s=poll_s,
             )
             worker_task = asyncio.create_task(worker.run(stop), name="pushgrade-worker")
