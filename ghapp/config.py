@@ -2,18 +2,37 @@
 
 Config files are untrusted (students can edit their repo's copy), so loading never raises anything
 but `ConfigError`, whose message names the file, the line, the field and what would be valid.
-This module knows the short form: one assignment for the repo, its fields at the top level.
+Two forms: the short form (one assignment for this repo, its fields at the top level), read by
+`load_config`, and the full form (`assignments:`, each with `repos:` globs), read with the short
+form by `load_file`. Which assignment applies to a repo, and how the org file's settings lock the
+repo file's, is `ghapp.policy`.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
+import types
+import typing
 from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+)
+from pydantic_core import PydanticCustomError
 
 from runner.spec import SandboxLimits, SandboxSpec, parse_size
 
@@ -27,9 +46,19 @@ class VisibilityLevel(StrEnum):
     FULL = "full"
 
 
+# From least to most shown; `after_due` may not show less than `visibility`.
+VISIBILITY_ORDER = tuple(VisibilityLevel)
+
+
 class Runtime(StrEnum):
     RUNC = "runc"
     RUNSC = "runsc"
+
+
+class LatePolicy(StrEnum):
+    GRADE = "grade"  # a late push is graded as any other
+    PENALTY = "penalty"  # its score loses penalty_per_day for each day (or part) late
+    IGNORE = "ignore"  # a late push is not graded
 
 
 def _size(value: Any) -> int:
@@ -43,6 +72,51 @@ def _size(value: Any) -> int:
 
 
 Size = Annotated[int, BeforeValidator(_size)]
+
+_EXAMPLE_MOMENT = "2026-12-01T23:59:00+01:00"
+_DATE_ONLY = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$")
+
+
+def _moment(value: Any) -> datetime | None:
+    """A deadline: a date, a time and a UTC offset, so it means one instant wherever it is read."""
+    if value is None or isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date) or (isinstance(value, str) and _DATE_ONLY.match(value)):
+        raise ValueError(
+            f"a date alone is not enough: add a time and a UTC offset ({_EXAMPLE_MOMENT})"
+        )
+    elif isinstance(value, str) and len(value) <= 64:
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"not a date and time (example: {_EXAMPLE_MOMENT})") from None
+    else:
+        raise ValueError(f"not a date and time (example: {_EXAMPLE_MOMENT})")
+    if moment is not None and moment.utcoffset() is None:
+        raise ValueError(f"add a UTC offset, as in {_EXAMPLE_MOMENT} (or Z for UTC)")
+    return moment
+
+
+Moment = Annotated[datetime | None, BeforeValidator(_moment)]
+
+
+def _names(what: str, example: str) -> Any:
+    def check(value: Any) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not items:
+            raise ValueError(f"expected a {what} or a list of them (example: {example})")
+        for item in items:
+            if not isinstance(item, str) or not 1 <= len(item) <= 200 or item != item.strip():
+                raise ValueError(f"each {what} is a non-empty string (example: {example})")
+        return tuple(items)
+
+    return BeforeValidator(check)
+
+
+Globs = Annotated[tuple[str, ...] | None, _names("glob", '"hw1-*"')]
+Branches = Annotated[tuple[str, ...] | None, _names("branch name", "[main]")]
 
 
 def _one_value(value: Any) -> Any:
@@ -60,18 +134,62 @@ class Limits(BaseModel):
     pids: int = Field(SandboxLimits.pids, ge=16, le=32768)
 
 
-class AssignmentConfig(BaseModel):
+class LateConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    image: str = Field(min_length=1, max_length=512, pattern=r"^[^\s]+$")
+    policy: Annotated[LatePolicy, BeforeValidator(_one_value)] = LatePolicy.GRADE
+    penalty_per_day: float = Field(0.0, ge=0, le=1)
+    cutoff: Moment = None  # after it a push is not graded at all; None: no cutoff
+
+
+# Fields the short form did not have: left out of a dump while at their default, so the dump of a
+# short-form config (stored with each job) is what it always was.
+_NEWER_FIELDS = (
+    "repos", "branches", "due", "late", "max_graded_per_day", "after_due", "check_name",
+)  # fmt: skip
+
+
+class AssignmentConfig(BaseModel):
+    """One assignment's settings. `image` may be left out only where `load_file` reads a file (the
+    org or the repo file may supply it); validating without that context requires it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    image: str | None = Field(
+        None, validate_default=True, min_length=1, max_length=512, pattern=r"^[^\s]+$"
+    )
     timeout: float = Field(SandboxLimits.timeout_s, gt=0, le=3600)
     limits: Limits = Limits()
     network: bool = False
     runtime: Annotated[Runtime, BeforeValidator(_one_value)] = Runtime.RUNC
     run_as_root: bool = False
     visibility: Annotated[VisibilityLevel, BeforeValidator(_one_value)] = VisibilityLevel.FULL
+    repos: Globs = None  # None: this repo (the repo file's own assignment)
+    branches: Branches = None  # None: the repo's default branch only
+    due: Moment = None
+    late: LateConfig | None = None
+    max_graded_per_day: int | None = Field(None, ge=1, le=100_000)
+    after_due: Annotated[VisibilityLevel | None, BeforeValidator(_one_value)] = None
+    check_name: str = Field("pushgrade", min_length=1, max_length=100)
+
+    @field_validator("image", mode="before")
+    @classmethod
+    def _image_required(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and not (info.context or {}).get("image_optional"):
+            raise PydanticCustomError("missing", "Field required")
+        return value
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for name in _NEWER_FIELDS:
+            if name in data and getattr(self, name) == type(self).model_fields[name].default:
+                del data[name]
+        return data
 
     def sandbox_spec(self, *, pull_missing: bool = True) -> SandboxSpec:
+        if self.image is None:
+            raise ValueError("no grader image: the config sets no image")
         return SandboxSpec(
             image=self.image,
             limits=SandboxLimits(
@@ -105,7 +223,166 @@ class ConfigError(Exception):
         super().__init__(f"{file}: " + "; ".join(str(p) for p in problems) if problems else file)
 
 
+class PushgradeConfig(BaseModel):
+    """A whole file: its assignments by name, in file order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    assignments: dict[str, AssignmentConfig] = Field(min_length=1)
+    _file: str = PrivateAttr(".github/pushgrade.yml")
+
+    @field_validator("assignments", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError("expected the assignments by name, each with its settings")
+        if not value:
+            raise ValueError("list at least one assignment under assignments:")
+        return value
+
+    @property
+    def file(self) -> str:
+        return self._file
+
+
+_ASSIGNMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+SHORT_FORM_NAME = "default"  # the one assignment of a short-form file
+
+
 def load_config(text: str | bytes, *, file: str = ".github/pushgrade.yml") -> AssignmentConfig:
+    """The short form, standing alone: one assignment for this repo."""
+    node, data = _parse(text, file)
+    try:
+        config = AssignmentConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(file, _problems(err, node, AssignmentConfig)) from None
+    problems = [
+        ConfigProblem(_where(node, field.split(".")), field, message)
+        for field, message in consistency_problems(config)
+    ]
+    if problems:
+        raise ConfigError(file, problems)
+    return config
+
+
+def load_file(
+    text: str | bytes, *, file: str = ".github/pushgrade.yml", org: bool = False
+) -> PushgradeConfig:
+    """Either form; the short form becomes one assignment named "default" with no `repos`.
+
+    `image` may be missing here (the other file may set it): `ghapp.policy.resolve` requires it.
+    Settings that contradict each other within one assignment are refused here; those that only
+    contradict once the org and repo files are merged are refused by `resolve`. An org file's
+    assignments must each say which repos they are for.
+    """
+    node, data = _parse(text, file)
+    context = {"image_optional": True}
+    if "assignments" in data:
+        prefix: list[str] = []
+        stray = [key for key in data if key != "assignments"]
+        if stray:
+            raise ConfigError(file, [_stray_problem(node, key) for key in stray])
+        problems = []
+        if isinstance(data["assignments"], dict):
+            names = list(data["assignments"])
+            bad = [n for n in names if not (isinstance(n, str) and _ASSIGNMENT_NAME.match(n))]
+            problems = [
+                ConfigProblem(
+                    _where(node, ["assignments", str(name)]),
+                    f"assignments.{str(name)[:40]}",
+                    "not an assignment name (a letter or digit, then letters, digits, . _ -)",
+                )
+                for name in bad
+            ]
+            good = {n: v for n, v in data["assignments"].items() if n not in bad}
+            data = {"assignments": good} if good or not bad else {}
+        try:
+            config = PushgradeConfig.model_validate(data, context=context)
+        except ValidationError as err:
+            problems += _problems(err, node, PushgradeConfig) if data else []
+        if problems:
+            raise ConfigError(file, problems)
+    else:
+        try:
+            one = AssignmentConfig.model_validate(data, context=context)
+        except ValidationError as err:
+            problems = _problems(err, node, AssignmentConfig, ("assignments",))
+            raise ConfigError(file, problems) from None
+        config = PushgradeConfig(assignments={SHORT_FORM_NAME: one})
+    problems = []
+    for name, assignment in config.assignments.items():
+        prefix = ["assignments", name] if "assignments" in data else []
+        if org and assignment.repos is None:
+            where = _where(node, prefix) if prefix else ""
+            field = ".".join(prefix)
+            message = "an org file's assignment needs repos: (a glob on the repo names, 'hw1-*')"
+            if not prefix:
+                message = "an org file lists assignments:, each with repos: (a glob, 'hw1-*')"
+            problems.append(ConfigProblem(where, field, message))
+        for field, message in consistency_problems(assignment, only_set=True):
+            loc = [*prefix, *field.split(".")]
+            problems.append(ConfigProblem(_where(node, loc), ".".join(loc), message))
+    if problems:
+        raise ConfigError(file, problems)
+    config._file = file
+    return config
+
+
+def consistency_problems(
+    config: AssignmentConfig, *, only_set: bool = False
+) -> list[tuple[str, str]]:
+    """(dotted field, message) for settings that contradict each other.
+
+    With `only_set`, a rule is checked only where the assignment sets every field it compares:
+    a field left out may still come from the other file.
+    """
+    have = config.model_fields_set
+    late_set = config.late.model_fields_set if config.late else set()
+    problems = []
+    if config.late is not None and config.due is None and (not only_set or "due" in have):
+        problems.append(("late", "needs due: (the deadline a push is late for)"))
+    cutoff = config.late.cutoff if config.late else None
+    if (
+        cutoff is not None
+        and config.due is not None
+        and cutoff < config.due
+        and (not only_set or ("due" in have and "cutoff" in late_set))
+    ):
+        problems.append(
+            (
+                "late.cutoff",
+                f"the cutoff {cutoff.isoformat()} is before due {config.due.isoformat()}",
+            )
+        )
+    if (
+        config.after_due is not None
+        and VISIBILITY_ORDER.index(config.after_due) < VISIBILITY_ORDER.index(config.visibility)
+        and (not only_set or "visibility" in have)
+    ):
+        problems.append(
+            (
+                "after_due",
+                f"{config.after_due.value!r} shows students less after the deadline than "
+                f"visibility {config.visibility.value!r} shows before it",
+            )
+        )
+    return problems
+
+
+def _stray_problem(node: yaml.Node | None, key: Any) -> ConfigProblem:
+    key = str(key)
+    if key in AssignmentConfig.model_fields:
+        message = (
+            f"{key!r} belongs inside an assignment: a file with assignments: has no settings "
+            "of its own at the top level"
+        )
+    else:
+        close = difflib.get_close_matches(key, ["assignments"], n=1)
+        message = f"unknown setting {key!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+    return ConfigProblem(_where(node, [key]), key, message)
+
+
+def _parse(text: str | bytes, file: str) -> tuple[yaml.Node | None, dict]:
     if isinstance(text, bytes):
         if len(text) > MAX_CONFIG_BYTES:
             raise ConfigError(file, [ConfigProblem("", "", "the file is larger than 256 KiB")])
@@ -131,38 +408,60 @@ def load_config(text: str | bytes, *, file: str = ".github/pushgrade.yml") -> As
         raise ConfigError(file, [ConfigProblem("", "", f"a value cannot be read: {err}")]) from None
     if not isinstance(data, dict):
         raise ConfigError(file, [ConfigProblem("", "", "expected a mapping of settings")])
-    try:
-        return AssignmentConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(file, _problems(err, node, AssignmentConfig)) from None
+    return node, data
 
 
-def _problems(err: ValidationError, node: yaml.Node | None, model: type[BaseModel]) -> list:
+def _problems(
+    err: ValidationError,
+    node: yaml.Node | None,
+    model: type[BaseModel],
+    also: tuple[str, ...] = (),
+) -> list:
     problems = []
     for issue in err.errors():
         loc = [str(part) for part in issue["loc"]]
         where = _where(node, loc)
         if issue["type"] == "extra_forbidden":
-            message = f"unknown setting {loc[-1]!r}" + _did_you_mean(loc, model)
+            message = f"unknown setting {loc[-1]!r}" + _did_you_mean(loc, model, also)
         elif issue["type"] == "missing":
             message = "this setting is required"
+        elif issue["type"] in ("model_type", "dict_type"):
+            message = "expected a mapping of settings"
         else:
             message = issue["msg"].removeprefix("Value error, ")
-            if "input" in issue and not isinstance(issue["input"], dict | list):
+            if "input" in issue and not isinstance(issue["input"], dict | list | date):
                 message += f" (got {issue['input']!r})"
         problems.append(ConfigProblem(where, ".".join(loc), message))
     return problems
 
 
-def _did_you_mean(loc: list[str], model: type[BaseModel]) -> str:
-    for part in loc[:-1]:
-        field = model.model_fields.get(part)
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+def _did_you_mean(loc: list[str], model: type[BaseModel], also: tuple[str, ...] = ()) -> str:
+    kind: Any = model
+    parts = iter(loc[:-1])
+    for part in parts:
+        kind = _model_in(kind.model_fields[part].annotation) if part in kind.model_fields else None
+        if isinstance(kind, tuple):  # a dict of models: the next part is a key
+            next(parts, None)
+            kind = kind[0]
+        if kind is None:
             return ""
-        model = annotation
-    close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1)
+    known = [*kind.model_fields, *(also if len(loc) == 1 else ())]
+    close = difflib.get_close_matches(loc[-1], known, n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _model_in(annotation: Any) -> Any:
+    """The model a field holds: itself, in an Optional, or (as a 1-tuple) as a dict's values."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is dict and len(args) == 2:
+        inner = _model_in(args[1])
+        return (inner,) if inner is not None and not isinstance(inner, tuple) else None
+    if origin in (typing.Union, types.UnionType):
+        models = [m for m in map(_model_in, args) if m is not None]
+        return models[0] if len(models) == 1 else None
+    return None
 
 
 def _where(node: yaml.Node | None, loc: list[str]) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
-from ghapp.config import AssignmentConfig, ConfigError, load_config
+from ghapp.config import AssignmentConfig, ConfigError, load_config, load_file
 from runner.grade import grade
 from runner.outcome import Outcome, Status, TestStatus
 
@@ -73,6 +74,24 @@ def _parser() -> argparse.ArgumentParser:
         "show each check run as it moves from queued to its result. Needs a Docker engine.",
     )
     demo.set_defaults(func=_cmd_demo)
+
+    check = commands.add_parser(
+        "check-config",
+        help="check a .github/pushgrade.yml and show the settings it resolves to",
+        description="Check a repo's .github/pushgrade.yml (and the org's, with --org-file) and "
+        "print each assignment's settings, one a line, with where each comes from (org, repo or "
+        "default), or every error with its line and column. Exit code 0 when valid, 2 when not.",
+    )
+    check.add_argument("file", type=Path, metavar="FILE", help="the repo's .github/pushgrade.yml")
+    check.add_argument(
+        "--org-file", type=Path, metavar="FILE", help="the org's .github/pushgrade.yml"
+    )
+    check.add_argument(
+        "--repo",
+        metavar="NAME",
+        help="resolve for this repo name (default: show each assignment on its own)",
+    )
+    check.set_defaults(func=_cmd_check_config)
     return parser
 
 
@@ -115,6 +134,74 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from pushgrade.demo import main as demo_main
 
     return demo_main()
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    from ghapp.policy import resolve
+
+    try:
+        repo = load_file(_read(args.file), file=str(args.file))
+        org = None
+        if args.org_file is not None:
+            org = load_file(_read(args.org_file), file=str(args.org_file), org=True)
+        if args.repo is not None:
+            resolution = resolve(args.repo, org=org, repo=repo)
+            if resolution.config is None:
+                print(f"{args.repo}: not graded (no assignment matches this repo)")
+            else:
+                title = f"{resolution.assignment_name} for {args.repo} ({resolution.source})"
+                _print_settings(title, resolution.config, resolution.sources)
+                for note in resolution.locked_overrides:
+                    print(f"  locked: {note}")
+            return 0
+        for config, where in ((org, "org"), (repo, "repo")):
+            for name, assignment in (config.assignments if config else {}).items():
+                _print_assignment(name, assignment, where)
+    except ValueError as err:
+        print(f"pushgrade: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as err:
+        for problem in err.problems:
+            print(f"{err.file}: {problem}")
+        return EXIT_USAGE
+    return 0
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise ValueError(f"cannot read {path}: {err.strerror}") from None
+
+
+def _print_assignment(name: str, assignment: AssignmentConfig, where: str) -> None:
+    from ghapp.policy import standalone
+
+    sources = {k: (where if v == "repo" else v) for k, v in standalone(assignment).items()}
+    globs = ", ".join(assignment.repos) if assignment.repos else "this repo"
+    _print_settings(f"{name} in the {where} file (repos: {globs})", assignment, sources)
+
+
+_NONE_MEANS = {
+    "image": "(not set)",
+    "branches": "(the repo's default branch)",
+    "due": "(no deadline)",
+    "late": "(no late policy)",
+    "late.cutoff": "(no cutoff)",
+    "max_graded_per_day": "(no limit)",
+    "after_due": "(as visibility)",
+}
+
+
+def _print_settings(title: str, config: AssignmentConfig, sources: Mapping[str, str]) -> None:
+    from ghapp.policy import flatten, show
+
+    print(title)
+    settings = flatten(config)
+    width = max(len(key) for key in settings)
+    for key, value in settings.items():
+        shown = _NONE_MEANS.get(key, "none") if value is None else show(key, value)
+        print(f"  {key:<{width}}  {shown}  ({sources.get(key, 'default')})")
 
 
 def _try_config(args: argparse.Namespace) -> AssignmentConfig:

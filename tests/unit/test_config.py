@@ -1,24 +1,31 @@
-"""`.github/pushgrade.yml`: untrusted YAML in, an `AssignmentConfig` or a located `ConfigError`."""
+"""`.github/pushgrade.yml`: untrusted YAML in, the settings it holds or a located `ConfigError`."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from ghapp.config import (
     MAX_CONFIG_BYTES,
+    SHORT_FORM_NAME,
     AssignmentConfig,
     ConfigError,
+    LateConfig,
+    LatePolicy,
+    PushgradeConfig,
     Runtime,
     VisibilityLevel,
     load_config,
+    load_file,
 )
 from runner.spec import MiB, SandboxLimits, SandboxSpec
 
@@ -372,6 +379,15 @@ BOMBS = {
     "runtime": _alias_bomb("lol", "image: g\nruntime: *i"),
     "run_as_root": _alias_bomb("lol", "image: g\nrun_as_root: *i"),
     "visibility": _alias_bomb("lol", "image: g\nvisibility: *i"),
+    "repos": _alias_bomb("lol", "image: g\nrepos: *i"),
+    "branches": _alias_bomb("lol", "image: g\nbranches: *i"),
+    "due": _alias_bomb("lol", "image: g\ndue: *i"),
+    "late": _alias_bomb("lol", "image: g\nlate: *i"),
+    "cutoff": _alias_bomb("lol", "image: g\nlate: {cutoff: *i}"),
+    "after_due": _alias_bomb("lol", "image: g\nafter_due: *i"),
+    "max_graded_per_day": _alias_bomb("lol", "image: g\nmax_graded_per_day: *i"),
+    "check_name": _alias_bomb("lol", "image: g\ncheck_name: *i"),
+    "mapping-as-late": _mapping_bomb("image: g\nlate: *x39"),
     "mapping-as-limits": _mapping_bomb("image: g\nlimits: *x39"),
     "mapping-as-memory": _mapping_bomb("image: g\nlimits: {memory: *x39}"),
     "mapping-as-image": _mapping_bomb("image: *x39"),
@@ -474,3 +490,273 @@ _VALID = st.fixed_dictionaries(
 def test_any_valid_settings_written_as_yaml_load_back_unchanged(fields):
     config = load_config(yaml.safe_dump(fields))
     assert config.model_dump(mode="json") == fields
+
+
+# --- the full form: assignments: ----------------------------------------------------------------
+
+HW1 = """\
+assignments:
+  hw1:
+    repos: "hw1-*"
+    image: ghcr.io/cs101/hw1-grader:2026
+    timeout: 120
+    limits: {memory: 512m, cpus: 1, pids: 256}
+    network: false
+    runtime: runc
+    run_as_root: false
+    branches: [main]
+    due: 2026-12-01T23:59:00+01:00
+    late: {policy: penalty, penalty_per_day: 0.1, cutoff: 2026-12-04T23:59:00+01:00}
+    max_graded_per_day: 10
+    visibility: tests
+    after_due: full
+    check_name: pushgrade
+  hw2:
+    repos: ["hw2-*", "homework2-*"]
+    image: g
+"""
+
+CET = timezone(timedelta(hours=1))
+
+
+def file_error(text: str | bytes, **kwargs) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        load_file(text, **kwargs)
+    return caught.value
+
+
+def test_a_full_form_file_sets_every_field_of_each_assignment():
+    config = load_file(HW1)
+    assert list(config.assignments) == ["hw1", "hw2"]
+    hw1 = config.assignments["hw1"]
+    assert hw1.repos == ("hw1-*",)
+    assert hw1.branches == ("main",)
+    assert hw1.due == datetime(2026, 12, 1, 23, 59, tzinfo=CET)
+    assert hw1.late == LateConfig(
+        policy=LatePolicy.PENALTY,
+        penalty_per_day=0.1,
+        cutoff=datetime(2026, 12, 4, 23, 59, tzinfo=CET),
+    )
+    assert hw1.max_graded_per_day == 10
+    assert (hw1.visibility, hw1.after_due) == (VisibilityLevel.TESTS, VisibilityLevel.FULL)
+    assert hw1.check_name == "pushgrade"
+    assert config.assignments["hw2"].repos == ("hw2-*", "homework2-*")
+
+
+def test_the_new_fields_default_to_the_repos_default_branch_no_deadline_and_no_limit():
+    config = load_file("image: g\n").assignments[SHORT_FORM_NAME]
+    assert config.repos is config.branches is config.due is config.late is None
+    assert config.max_graded_per_day is config.after_due is None
+    assert config.check_name == "pushgrade"
+
+
+def test_the_short_form_read_as_a_file_is_one_assignment_for_this_repo():
+    config = load_file(FULL, file="x.yml")
+    assert config.assignments == {SHORT_FORM_NAME: load_config(FULL)}
+    assert config.file == "x.yml"
+
+
+def test_a_short_form_config_dumps_exactly_as_before_the_new_fields():
+    assert set(load_config(FULL).model_dump(mode="json")) == {
+        "image", "timeout", "limits", "network", "runtime", "run_as_root", "visibility"
+    }  # fmt: skip
+
+
+def test_a_full_assignment_survives_the_json_round_trip_the_worker_makes():
+    for assignment in load_file(HW1).assignments.values():
+        dumped = assignment.model_dump(mode="json")
+        assert AssignmentConfig.model_validate(dumped) == assignment
+    assert load_file(HW1).assignments["hw1"].model_dump(mode="json")["due"] == (
+        "2026-12-01T23:59:00+01:00"
+    )
+
+
+def test_a_file_may_leave_the_image_to_the_other_file_but_load_config_may_not():
+    assert load_file("assignments:\n  hw1: {repos: x}\n").assignments["hw1"].image is None
+    assert "image: this setting is required" in str(config_error("visibility: tests\n"))
+    with pytest.raises(ValidationError):
+        AssignmentConfig.model_validate({})
+
+
+def test_a_sandbox_spec_needs_an_image():
+    config = load_file("assignments:\n  hw1: {repos: x}\n").assignments["hw1"]
+    with pytest.raises(ValueError, match="no grader image"):
+        config.sandbox_spec()
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["2026-12-01T23:59:00Z", "2026-12-01T23:59:00+01:00", "'2026-12-01T23:59:00+01:00'",
+     "2026-12-01 23:59:00 +01:00", "'2026-12-01T23:59+01:00'"],
+)  # fmt: skip
+def test_a_deadline_with_an_offset_is_read_as_an_instant(written):
+    due = load_config(f"image: g\ndue: {written}\n").due
+    assert due is not None and due.utcoffset() is not None
+
+
+def test_a_cutoff_equal_to_the_deadline_is_allowed():
+    text = "image: g\ndue: 2026-12-01T23:59:00Z\nlate: {cutoff: 2026-12-02T00:59:00+01:00}\n"
+    assert load_config(text).late.cutoff == load_config(text).due
+
+
+# (text, the field named, where it is, words of the message)
+BAD_FILES = [
+    ("assignments:\n  hw1:\n    imgae: g\n", "assignments.hw1.imgae", "line 3, column 5",
+     "did you mean 'image'?"),
+    ("assignments:\n  hw1:\n    limits: {memroy: 1g}\n", "assignments.hw1.limits.memroy",
+     "line 3, column 14", "did you mean 'memory'?"),
+    ("assignments:\n  hw1:\n    late: {polcy: grade}\n", "assignments.hw1.late.polcy",
+     "line 3, column 12", "did you mean 'policy'?"),
+    ("assignmens:\n  hw1: {image: g}\n", "assignmens", "line 1, column 1",
+     "did you mean 'assignments'?"),
+    ("assignments:\n  hw1: {image: g}\nimage: g\n", "image", "line 3, column 1",
+     "belongs inside an assignment"),
+    ("assignments:\n  hw1: {image: g}\nassignment: g\n", "assignment", "line 3, column 1",
+     "did you mean 'assignments'?"),
+    ("assignments: {}\n", "assignments", "line 1", "at least one assignment"),
+    ("assignments:\n", "assignments", "line 1", "the assignments by name"),
+    ("assignments: [hw1]\n", "assignments", "line 1", "the assignments by name"),
+    ("assignments:\n  hw1: 5\n", "assignments.hw1", "line 2, column 3", "mapping of settings"),
+    ("assignments:\n  1: {image: g}\n", "assignments.1", "line 2, column 3", "assignment name"),
+    ("assignments:\n  'a b': {image: g}\n", "assignments.a b", "line 2", "assignment name"),
+    ("image: g\ndue: 2026-12-01\n", "due", "line 2", "add a time and a UTC offset"),
+    ("image: g\ndue: '2026-12-01'\n", "due", "line 2", "add a time and a UTC offset"),
+    ("image: g\ndue: 2026-12-01 23:59:00\n", "due", "line 2", "add a UTC offset"),
+    ("image: g\ndue: '2026-12-01T23:59'\n", "due", "line 2", "add a UTC offset"),
+    ("image: g\ndue: tomorrow\n", "due", "line 2", "not a date and time"),
+    ("image: g\ndue: 1700000000\n", "due", "line 2", "not a date and time"),
+    ("image: g\ndue: true\n", "due", "line 2", "not a date and time"),
+    ("image: g\ndue: [2026-12-01T23:59:00Z]\n", "due", "line 2", "not a date and time"),
+    ("image: g\ndue: '" + "9" * 100 + "'\n", "due", "line 2", "not a date and time"),
+    ("image: g\ndue: 2026-12-01T23:59:00Z\nlate: {cutoff: 2026-12-04}\n", "late.cutoff",
+     "line 3", "add a time"),
+    ("image: g\ndue: 2026-12-01T23:59:00Z\nlate: {cutoff: 2026-11-30T00:00:00Z}\n",
+     "late.cutoff", "line 3, column 8", "before due"),
+    ("image: g\ndue: 2026-12-01T23:59:00Z\nlate: {policy: later}\n", "late.policy", "line 3",
+     "'penalty'"),
+    ("image: g\ndue: 2026-12-01T23:59:00Z\nlate: {penalty_per_day: 1.5}\n",
+     "late.penalty_per_day", "line 3", "less than or equal to 1"),
+    ("image: g\ndue: 2026-12-01T23:59:00Z\nlate: {penalty_per_day: -0.1}\n",
+     "late.penalty_per_day", "line 3", "greater than or equal to 0"),
+    ("image: g\ndue: 2026-12-01T23:59:00Z\nlate: {penalty_per_day: .nan}\n",
+     "late.penalty_per_day", "line 3", ""),
+    ("image: g\ndue: 2026-12-01T23:59:00Z\nlate: penalty\n", "late", "line 3",
+     "mapping of settings"),
+    ("image: g\nvisibility: tests\nafter_due: score\n", "after_due", "line 3",
+     "shows students less"),
+    ("image: g\nafter_due: public\n", "after_due", "line 2", "'hidden'"),
+    ("image: g\nafter_due: [full]\n", "after_due", "line 2", "one value"),
+    ("image: g\nmax_graded_per_day: 0\n", "max_graded_per_day", "line 2", "greater than"),
+    ("image: g\nmax_graded_per_day: 2.5\n", "max_graded_per_day", "line 2", ""),
+    ("image: g\nmax_graded_per_day: lots\n", "max_graded_per_day", "line 2", ""),
+    ("image: g\ncheck_name: ''\n", "check_name", "line 2", "at least 1 character"),
+    ("image: g\ncheck_name: " + "x" * 101 + "\n", "check_name", "line 2", "at most 100"),
+    ("image: g\nbranches: []\n", "branches", "line 2", "list of them"),
+    ("image: g\nbranches: ['']\n", "branches", "line 2", "non-empty"),
+    ("image: g\nbranches: [main, 3]\n", "branches", "line 2", "non-empty"),
+    ("image: g\nbranches: {main: 1}\n", "branches", "line 2", "list of them"),
+    ("image: g\nrepos: []\n", "repos", "line 2", "list of them"),
+    ("image: g\nrepos: ' hw1-*'\n", "repos", "line 2", "non-empty"),
+    ("image: g\nrepos: 5\n", "repos", "line 2", "list of them"),
+    ("image: g\nrepos: [hw1-*, null]\n", "repos", "line 2", "non-empty"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "field", "where", "words"), BAD_FILES)
+def test_a_bad_file_is_a_config_error_naming_its_field_line_and_fix(text, field, where, words):
+    error = file_error(text)
+    assert any(p.field == field and p.where.startswith(where) for p in error.problems), str(error)
+    assert words in str(error)
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "words"),
+    [
+        ("image: g\nlate: {policy: grade}\n", "late", "needs due"),
+        ("image: g\nafter_due: hidden\n", "after_due", "'hidden' shows students less"),
+        ("image: g\nvisibility: score\nafter_due: hidden\n", "after_due", "shows students less"),
+    ],
+)
+def test_a_short_form_standing_alone_is_judged_with_its_defaults(text, field, words):
+    error = config_error(text)
+    assert [p.field for p in error.problems] == [field]
+    assert error.problems[0].where.startswith("line ")
+    assert words in str(error)
+
+
+def test_after_due_as_open_as_visibility_or_more_is_allowed():
+    for after in ("tests", "full"):
+        assert load_config(f"image: g\nvisibility: tests\nafter_due: {after}\n").after_due == after
+
+
+def test_every_assignments_problems_are_reported_at_once():
+    error = file_error(
+        "assignments:\n  hw1: {imgae: g}\n  hw2: {timeout: soon}\n  'x y': {image: g}\n"
+    )
+    assert {p.field for p in error.problems} == {
+        "assignments.hw1.imgae", "assignments.hw2.timeout", "assignments.x y"
+    }  # fmt: skip
+
+
+def test_settings_that_contradict_only_across_files_are_left_to_the_merge():
+    # The org file may set visibility and due; this file alone cannot be judged.
+    config = load_file("assignments:\n  hw1:\n    repos: x\n    after_due: score\n    late: {}\n")
+    assert config.assignments["hw1"].after_due is VisibilityLevel.SCORE
+
+
+def test_an_org_file_must_say_which_repos_each_assignment_is_for():
+    error = file_error("assignments:\n  hw1: {image: g}\n  hw2: {repos: x}\n", org=True)
+    assert [(p.where, p.field) for p in error.problems] == [("line 2, column 3", "assignments.hw1")]
+    assert "an org file's assignment needs repos:" in str(error)
+    assert "each with repos:" in str(file_error("image: g\n", org=True))
+
+
+def test_load_file_refuses_what_load_config_refuses():
+    for text in ("", "- a\n", "image: g\x00\n", b"image: \xff\n", "a: [" * 10):
+        with pytest.raises(ConfigError):
+            load_file(text)
+    assert "larger than 256 KiB" in str(file_error("#" * (MAX_CONFIG_BYTES + 1)))
+
+
+def _only_file_or_config_error(text: str) -> None:
+    try:
+        result = load_file(text)
+    except ConfigError as error:
+        assert str(error)
+    else:
+        assert isinstance(result, PushgradeConfig)
+
+
+_FULL_KEYS = st.sampled_from(
+    ["assignments", "hw1", "hw 2", "1", "repos", "image", "imgae", "limits", "memory", "cpus",
+     "branches", "due", "late", "policy", "penalty_per_day", "cutoff", "max_graded_per_day",
+     "visibility", "after_due", "check_name", "<<", "- a", "&a a", "*a"]
+)  # fmt: skip
+_FULL_VALUES = st.one_of(
+    st.sampled_from(
+        ["g", "''", "hw1-*", "[a, b]", "[]", "{}", "~", "2026-12-01", "2026-12-01T23:59:00Z",
+         "2026-12-01 23:59:00", "'2026-12-01T23:59'", "2001-02-30T00:00:00Z", "0", "0.1", "1.5",
+         "-1", ".nan", "penalty", "grade", "score", "full", "hidden", "*a", "&a x", "{policy: x}",
+         "[main]", "1e400", "99999-01-01T00:00:00Z", "!!timestamp 2026-12-01"]
+    ),
+    st.text(max_size=8),
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), _FULL_KEYS, _FULL_VALUES).map(
+            lambda parts: " " * (2 * parts[0]) + f"{parts[1]}: {parts[2]}"
+        ),
+        max_size=14,
+    )
+)
+def test_any_yaml_shaped_full_form_gives_a_file_or_a_config_error(lines):
+    _only_file_or_config_error("\n".join(lines) + "\n")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text())
+def test_any_text_gives_a_file_or_a_config_error(text):
+    _only_file_or_config_error(text)

@@ -1,0 +1,373 @@
+"""Which assignment a push belongs to, and how the org file's settings lock the repo file's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from ghapp.config import (
+    SHORT_FORM_NAME,
+    ConfigError,
+    LatePolicy,
+    PushgradeConfig,
+    Runtime,
+    VisibilityLevel,
+    load_file,
+)
+from ghapp.policy import flatten, matches, resolve, show, standalone
+from pushgrade.cli import main
+from runner.spec import MiB, SandboxLimits
+
+ORG = """\
+assignments:
+  hw1:
+    repos: "hw1-*"
+    image: ghcr.io/cs101/hw1-grader:2026
+    visibility: tests
+    limits: {memory: 512m}
+    due: 2026-12-01T23:59:00+01:00
+  hw2:
+    repos: ["hw2-*", "Homework2-*"]
+    image: ghcr.io/cs101/hw2-grader:2026
+  catch-all:
+    repos: "hw*"
+    image: ghcr.io/cs101/any:1
+  open:
+    repos: "lab-*"
+    visibility: score
+"""
+
+
+def org(text: str = ORG) -> PushgradeConfig:
+    return load_file(text, file="cs101/.github/.github/pushgrade.yml", org=True)
+
+
+def repo(text: str) -> PushgradeConfig:
+    return load_file(text, file="hw1-alice/.github/pushgrade.yml")
+
+
+STUDENT = repo("image: ghcr.io/cs101/hw1-grader:2026\nvisibility: tests\n")
+
+
+def test_a_student_opening_visibility_to_full_under_the_org_file_still_gets_tests():
+    edited = repo("image: ghcr.io/cs101/hw1-grader:2026\nvisibility: full\n")
+    resolution = resolve("hw1-alice", org=org(), repo=edited)
+    assert resolution.config.visibility is VisibilityLevel.TESTS
+    assert resolution.locked_overrides == (
+        'visibility: the org file sets "tests"; the repo file\'s "full" has no effect',
+    )
+    assert resolution.sources["visibility"] == "org"
+
+
+def test_a_student_cannot_swap_the_teachers_image():
+    edited = repo("image: evil/grader-that-says-100:1\n")
+    resolution = resolve("hw1-alice", org=org(), repo=edited)
+    assert resolution.config.image == "ghcr.io/cs101/hw1-grader:2026"
+    assert resolution.locked_overrides[0].startswith('image: the org file sets "ghcr.io/cs101')
+
+
+def test_a_repo_value_equal_to_the_orgs_is_not_noted():
+    resolution = resolve("hw1-alice", org=org(), repo=STUDENT)
+    assert resolution.locked_overrides == ()
+    assert resolution.source == "org+repo"
+
+
+def test_a_field_the_org_leaves_open_comes_from_the_repo_file():
+    resolution = resolve("hw1-alice", org=org(), repo=repo("image: x\ntimeout: 30\n"))
+    assert resolution.config.timeout == 30
+    assert resolution.sources["timeout"] == "repo"
+    assert resolution.sources["network"] == "default"
+
+
+def test_limits_merge_one_setting_at_a_time():
+    student = repo("image: x\nlimits: {memory: 4g, cpus: 2}\n")
+    resolution = resolve("hw1-alice", org=org(), repo=student)
+    assert resolution.config.limits.memory == 512 * MiB
+    assert resolution.config.limits.cpus == 2
+    assert resolution.config.limits.pids == SandboxLimits.pids
+    assert resolution.sources["limits.memory"] == "org"
+    assert resolution.sources["limits.cpus"] == "repo"
+    assert resolution.sources["limits.pids"] == "default"
+    assert "limits.memory: the org file sets 512m; the repo file's 4g has no effect" in (
+        resolution.locked_overrides
+    )
+
+
+def test_late_merges_one_setting_at_a_time():
+    teacher = org("assignments:\n  a:\n    repos: '*'\n    image: g\n    late: {policy: penalty}\n")
+    student = repo("due: 2026-12-01T00:00:00Z\nlate: {policy: grade, penalty_per_day: 0.5}\n")
+    resolution = resolve("x", org=teacher, repo=student)
+    assert resolution.config.late.policy is LatePolicy.PENALTY
+    assert resolution.config.late.penalty_per_day == 0.5
+    assert resolution.locked_overrides == (
+        'late.policy: the org file sets "penalty"; the repo file\'s "grade" has no effect',
+    )
+
+
+def test_a_repo_file_cannot_switch_off_a_late_policy_the_org_sets():
+    teacher = org(
+        "assignments:\n  a:\n    repos: '*'\n    image: g\n    due: 2026-12-01T00:00:00Z\n"
+        "    late: {policy: ignore}\n"
+    )
+    resolution = resolve("x", org=teacher, repo=repo("late: null\n"))
+    assert resolution.config.late.policy is LatePolicy.IGNORE
+    assert resolution.locked_overrides == (
+        "late: the org file sets late.policy; the repo file's none has no effect",
+    )
+
+
+def test_an_org_file_that_turns_late_off_locks_each_late_setting():
+    teacher = org("assignments:\n  a:\n    repos: '*'\n    image: g\n    late: null\n")
+    resolution = resolve("x", org=teacher, repo=repo("late: {policy: grade}\n"))
+    assert resolution.config.late is None
+    assert resolution.locked_overrides == (
+        'late.policy: the org file sets late; the repo file\'s "grade" has no effect',
+    )
+
+
+def test_the_image_may_come_from_the_repo_file_when_the_org_leaves_it_open():
+    resolution = resolve("lab-3", org=org(), repo=repo("image: ghcr.io/me/lab:1\n"))
+    assert resolution.config.image == "ghcr.io/me/lab:1"
+    assert resolution.config.visibility is VisibilityLevel.SCORE
+    assert (resolution.assignment_name, resolution.source) == ("open", "org+repo")
+    assert resolution.sources["image"] == "repo"
+
+
+def test_no_image_in_either_file_is_a_config_error_naming_both_files():
+    with pytest.raises(ConfigError) as caught:
+        resolve("lab-3", org=org(), repo=repo("timeout: 5\n"))
+    assert caught.value.file == (
+        "cs101/.github/.github/pushgrade.yml + hw1-alice/.github/pushgrade.yml"
+    )
+    assert "assignment 'open' has no grader image" in str(caught.value)
+    with pytest.raises(ConfigError):
+        resolve("lab-3", org=org(), repo=None)
+
+
+def test_settings_that_contradict_only_once_merged_are_a_config_error():
+    # The student's after_due would show less than the org's visibility.
+    with pytest.raises(ConfigError, match="after_due: 'score' shows students less"):
+        resolve("hw1-alice", org=org(), repo=repo("after_due: score\n"))
+    # The student's cutoff falls before the org's deadline.
+    with pytest.raises(ConfigError, match="before due"):
+        resolve("hw1-alice", org=org(), repo=repo("late: {cutoff: 2026-11-01T00:00:00Z}\n"))
+
+
+def test_without_an_org_file_the_repo_file_stands_alone():
+    resolution = resolve("anything", org=None, repo=repo("image: g\nvisibility: full\n"))
+    assert resolution.assignment_name == SHORT_FORM_NAME
+    assert resolution.source == "repo"
+    assert resolution.config.visibility is VisibilityLevel.FULL
+    assert resolution.locked_overrides == ()
+    assert resolution.sources["image"] == "repo"
+    assert resolution.sources["runtime"] == "default"
+
+
+def test_the_org_file_alone_grades_a_repo_without_a_file():
+    resolution = resolve("hw2-bob", org=org(), repo=None)
+    assert (resolution.assignment_name, resolution.source) == ("hw2", "org")
+    assert resolution.config.image == "ghcr.io/cs101/hw2-grader:2026"
+
+
+def test_no_match_anywhere_means_not_graded():
+    resolution = resolve("project-x", org=org(), repo=None)
+    assert resolution.config is None and resolution.assignment_name is None
+    assert resolution.locked_overrides == ()
+    assert resolve("project-x", org=None, repo=None).config is None
+
+
+def test_a_repo_the_org_file_does_not_match_is_graded_by_its_own_file():
+    resolution = resolve("project-x", org=org(), repo=repo("image: g\n"))
+    assert (resolution.source, resolution.config.image) == ("repo", "g")
+
+
+def test_the_first_matching_org_assignment_in_file_order_wins():
+    assert resolve("hw1-alice", org=org(), repo=None).assignment_name == "hw1"
+    assert resolve("hw3-alice", org=org(), repo=None).assignment_name == "catch-all"
+
+
+def test_any_glob_of_a_list_matches():
+    assert resolve("homework2-carol", org=org(), repo=None).assignment_name == "hw2"
+
+
+@pytest.mark.parametrize("name", ["HW1-Alice", "hw1-ALICE", "Hw1-x"])
+def test_repo_names_match_globs_whatever_their_case(name):
+    assert resolve(name, org=org(), repo=None).assignment_name == "hw1"
+    assert resolve("HOMEWORK2-x", org=org(), repo=None).assignment_name == "hw2"
+
+
+@pytest.mark.parametrize(
+    ("globs", "name", "expected"),
+    [
+        ("hw1-*", "hw1-", True),
+        ("hw1-*", "hw1", False),
+        ("hw1-?", "hw1-a", True),
+        ("hw1-?", "hw1-ab", False),
+        ("hw[12]-*", "hw2-x", True),
+        ("hw[12]-*", "hw3-x", False),
+        ("exact", "exact", True),
+        ("exact", "exact-not", False),
+    ],
+)
+def test_globs_are_fnmatch_over_the_whole_name(globs, name, expected):
+    config = load_file(f"image: g\nrepos: '{globs}'\n").assignments[SHORT_FORM_NAME]
+    assert matches(config, name) is expected
+
+
+def test_an_assignment_without_repos_matches_no_name():
+    assert matches(load_file("image: g\n").assignments[SHORT_FORM_NAME], "x") is False
+
+
+def test_the_repo_files_first_matching_or_unrestricted_assignment_applies():
+    student = repo(
+        "assignments:\n  other: {repos: 'zzz-*', timeout: 1}\n"
+        "  mine: {repos: 'HW1-*', timeout: 2}\n  rest: {timeout: 3}\n"
+    )
+    resolution = resolve("hw1-alice", org=org(), repo=student)
+    assert (resolution.assignment_name, resolution.config.timeout) == ("hw1", 2)
+    assert resolve("lab-1", org=None, repo=repo("image: g\nrepos: 'hw*'\n")).config is None
+
+
+def test_the_resolved_config_is_what_the_worker_needs():
+    resolution = resolve("hw1-alice", org=org(), repo=repo("image: x\nruntime: runsc\n"))
+    spec = resolution.config.sandbox_spec()
+    assert spec.image == "ghcr.io/cs101/hw1-grader:2026"
+    assert spec.runtime == Runtime.RUNSC.value
+    assert resolution.config.due == datetime(2026, 12, 1, 22, 59, tzinfo=UTC)
+
+
+def test_a_student_can_loosen_whatever_sandbox_setting_the_org_leaves_open():
+    # Why a teacher's org file should set network, run_as_root, runtime and limits explicitly.
+    student = repo("network: true\nrun_as_root: true\n")
+    resolution = resolve("hw1-alice", org=org(), repo=student)
+    assert resolution.config.network is resolution.config.run_as_root is True
+
+
+def test_every_setting_has_a_source_and_repos_is_not_one():
+    resolution = resolve("hw1-alice", org=org(), repo=STUDENT)
+    assert set(resolution.sources) == set(flatten(resolution.config))
+    assert "repos" not in resolution.sources
+    assert set(resolution.sources.values()) <= {"org", "repo", "default"}
+
+
+def test_one_files_assignment_shown_on_its_own():
+    config = repo("image: g\nlimits: {cpus: 2}\n").assignments[SHORT_FORM_NAME]
+    sources = standalone(config)
+    assert (sources["image"], sources["limits.cpus"], sources["limits.memory"]) == (
+        "repo", "repo", "default"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "shown"),
+    [
+        ("limits.memory", 512 * MiB, "512m"),
+        ("limits.memory", 1024 * MiB, "1g"),
+        ("limits.memory", 1000, "1000"),
+        ("visibility", VisibilityLevel.TESTS, '"tests"'),
+        ("network", False, "false"),
+        ("branches", ("main", "dev"), '["main", "dev"]'),
+        ("timeout", 90.0, "90"),
+        ("due", None, "none"),
+    ],
+)
+def test_values_are_shown_as_a_teacher_would_write_them(key, value, shown):
+    assert show(key, value) == shown
+
+
+# --- pushgrade check-config ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "org.yml").write_text(ORG)
+    (tmp_path / "repo.yml").write_text("image: evil:1\nvisibility: full\nlimits: {cpus: 2}\n")
+    return tmp_path
+
+
+def _lines(out: str) -> list[list[str]]:
+    return [line.split() for line in out.splitlines()]
+
+
+def test_check_config_shows_the_resolved_settings_and_where_each_comes_from(files, capsys):
+    code = main(
+        ["check-config", str(files / "repo.yml"), "--org-file", str(files / "org.yml"),
+         "--repo", "hw1-alice"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.splitlines()[0] == "hw1 for hw1-alice (org+repo)"
+    lines = _lines(out)
+    assert ["image", '"ghcr.io/cs101/hw1-grader:2026"', "(org)"] in lines
+    assert ["visibility", '"tests"', "(org)"] in lines
+    assert ["limits.memory", "512m", "(org)"] in lines
+    assert ["limits.cpus", "2", "(repo)"] in lines
+    assert ["timeout", "120", "(default)"] in lines
+    assert ["branches", "(the", "repo's", "default", "branch)", "(default)"] in lines
+    assert '  locked: visibility: the org file sets "tests"; the repo file\'s "full" has' in out
+    assert "  locked: image: the org file sets" in out
+
+
+def test_check_config_says_when_a_repo_is_not_graded(files, capsys):
+    code = main(
+        ["check-config", str(files / "repo.yml"), "--org-file", str(files / "org.yml"),
+         "--repo", "hw1-alice".replace("hw1", "proj")]
+    )  # fmt: skip
+    assert code == 0
+    # The repo file stands alone for a repo no org assignment names.
+    assert capsys.readouterr().out.startswith("default for proj-alice (repo)")
+    (files / "scoped.yml").write_text("image: g\nrepos: 'hw*'\n")
+    assert main(["check-config", str(files / "scoped.yml"), "--repo", "proj-x"]) == 0
+    assert capsys.readouterr().out == "proj-x: not graded (no assignment matches this repo)\n"
+
+
+def test_check_config_without_a_repo_shows_each_assignment_on_its_own(files, capsys):
+    code = main(["check-config", str(files / "repo.yml"), "--org-file", str(files / "org.yml")])
+    out = capsys.readouterr().out
+    assert code == 0
+    titles = [line for line in out.splitlines() if not line.startswith(" ")]
+    assert titles == [
+        "hw1 in the org file (repos: hw1-*)",
+        "hw2 in the org file (repos: hw2-*, Homework2-*)",
+        "catch-all in the org file (repos: hw*)",
+        "open in the org file (repos: lab-*)",
+        "default in the repo file (repos: this repo)",
+    ]
+    assert ["image", "(not", "set)", "(default)"] in _lines(out)
+    assert ["image", '"evil:1"', "(repo)"] in _lines(out)
+
+
+def test_check_config_lists_every_error_with_its_line_and_exits_2(files, capsys):
+    (files / "bad.yml").write_text("imgae: g\ntimeout: soon\ndue: 2026-12-01\n")
+    assert main(["check-config", str(files / "bad.yml")]) == 2
+    out = capsys.readouterr().out.splitlines()
+    bad = str(files / "bad.yml")
+    assert f"{bad}: line 1, column 1 imgae: unknown setting 'imgae'; did you mean 'image'?" in out
+    assert any(line.startswith(f"{bad}: line 2, column 1 timeout: ") for line in out)
+    assert any(line.startswith(f"{bad}: line 3, column 1 due: a date alone") for line in out)
+    assert len(out) == 3
+
+
+def test_check_config_reports_an_org_assignment_without_repos(files, capsys):
+    (files / "org-bad.yml").write_text("assignments:\n  hw1: {image: g}\n")
+    code = main(["check-config", str(files / "repo.yml"), "--org-file", str(files / "org-bad.yml")])
+    assert code == 2
+    assert "line 2, column 3 assignments.hw1: an org file's assignment needs repos:" in (
+        capsys.readouterr().out
+    )
+
+
+def test_check_config_reports_what_contradicts_only_once_merged(files, capsys):
+    (files / "late.yml").write_text("after_due: score\n")
+    code = main(
+        ["check-config", str(files / "late.yml"), "--org-file", str(files / "org.yml"),
+         "--repo", "hw1-x"]
+    )  # fmt: skip
+    assert code == 2
+    assert "after_due: 'score' shows students less" in capsys.readouterr().out
+
+
+def test_check_config_on_a_missing_file_is_a_usage_error(files, capsys):
+    assert main(["check-config", str(files / "nope.yml")]) == 2
+    assert "cannot read" in capsys.readouterr().err
