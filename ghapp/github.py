@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import http
 import logging
 import random
 import time
@@ -160,11 +161,13 @@ class InstallationClient:
 
         return await with_retries(once, what=what)
 
-    async def file(self, owner: str, repo: str, path: str, ref: str) -> bytes | None:
-        """A file's bytes at `ref`, or None when the repository has no such file."""
+    async def file(self, owner: str, repo: str, path: str, ref: str | None) -> bytes | None:
+        """A file's bytes at `ref` (None: the default branch), or None when there is no such
+        file or the installation cannot see the repository."""
+        query = f"?ref={ref}" if ref else ""
         try:
             item = await self._call(
-                "GET", f"/repos/{owner}/{repo}/contents/{path}?ref={ref}", what=f"read {path}"
+                "GET", f"/repos/{owner}/{repo}/contents/{path}{query}", what=f"read {path}"
             )
         except gidgethub.BadRequest as err:
             if err.status_code == 404:
@@ -216,10 +219,11 @@ class InstallationClient:
                     wait = _rate_limit_wait(response.headers)
                     if wait is not None:
                         raise RateLimited(wait)
+                # gidgethub's exceptions want an HTTPStatus (they read its phrase).
                 if response.status >= 500:
-                    raise gidgethub.GitHubBroken(response.status)
+                    raise gidgethub.GitHubBroken(http.HTTPStatus(response.status))
                 if response.status != 200:
-                    raise gidgethub.BadRequest(response.status)
+                    raise gidgethub.BadRequest(http.HTTPStatus(response.status))
                 size = 0
                 with dest.open("wb") as out:
                     async for chunk in response.content.iter_chunked(256 * 1024):

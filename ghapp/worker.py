@@ -21,11 +21,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from ghapp import queue
-from ghapp.config import AssignmentConfig, ConfigError, load_config
+from ghapp.config import AssignmentConfig, ConfigError, load_file
 from ghapp.db import write_session
 from ghapp.events import RERUN_ACTION
 from ghapp.github import DownloadTooLarge, GitHubApp, InstallationClient
 from ghapp.models import Job, JobState, Submission, utcnow
+from ghapp.policy import Resolution, resolve
 from ghapp.report import (
     CheckRunReport,
     render_error_report,
@@ -41,6 +42,7 @@ from runner.sandbox import Sandbox
 log = logging.getLogger(__name__)
 
 CONFIG_PATH = ".github/pushgrade.yml"
+ORG_CONFIG_REPO = ".github"  # the org-level file lives in the org's .github repository
 CHECK_NAME = "pushgrade"
 RERUN_BUTTON = {
     "label": "Re-run",
@@ -184,33 +186,50 @@ class Worker:
 
     async def _intake(self, job: Job) -> None:
         gh = self.github.installation(job.installation_id)
-        raw = await gh.file(job.owner, job.repo, CONFIG_PATH, job.head_sha)
-        if raw is None:
-            log.info(
-                "%s/%s@%s has no %s: not graded", job.owner, job.repo, job.head_sha[:7], CONFIG_PATH
-            )
-            await self._finish(
-                job, JobState.SKIPPED, f"no {CONFIG_PATH} at this commit: not graded"
-            )
-            return
         try:
-            config = load_config(raw, file=CONFIG_PATH)
+            resolution = await self._policy(job, gh)
         except ConfigError as err:
-            # The file is in the student's own repository: the exact problem is no secret.
-            report = render_error_report(str(err), kind="config", student_may_read=True)
+            # A repo file is the student's own; an org file's details are the teacher's.
+            mine = err.file == CONFIG_PATH
+            report = render_error_report(str(err), kind="config", student_may_read=mine)
             await self._complete(job, gh, report)
             await self._finish(job, JobState.DONE, f"invalid config: {err}")
             return
+        if resolution is None or resolution.config is None:
+            why = (
+                f"no {CONFIG_PATH} in this repository or in {job.owner}/{ORG_CONFIG_REPO}"
+                if resolution is None
+                else f"no assignment in the config files matches {job.repo}"
+            )
+            log.info("%s/%s@%s not graded: %s", job.owner, job.repo, job.head_sha[:7], why)
+            await self._finish(job, JobState.SKIPPED, f"{why}: not graded")
+            return
+        config = resolution.config
+        job.config = config.model_dump(mode="json")
         await self._write(job, gh, {"status": "queued", "output": render_queued()})
         await queue.transition(
             self.sessions,
             job.id,
             worker=self.name,
             state=JobState.QUEUED,
-            config=config.model_dump(mode="json"),
+            config=job.config,
             check_run_id=job.check_run_id,
+            # For the teacher: what the repo file tried to change and could not.
+            note="; ".join(resolution.locked_overrides)[:2000],
         )
         self.wake()
+
+    async def _policy(self, job: Job, gh: InstallationClient) -> Resolution | None:
+        """The org file (the org's .github repository, default branch) merged with the repo's
+        file at the pushed commit; None when neither exists."""
+        org_raw = await gh.file(job.owner, ORG_CONFIG_REPO, CONFIG_PATH, None)
+        repo_raw = await gh.file(job.owner, job.repo, CONFIG_PATH, job.head_sha)
+        if org_raw is None and repo_raw is None:
+            return None
+        org_file = f"{job.owner}/{ORG_CONFIG_REPO}/{CONFIG_PATH}"
+        org = load_file(org_raw, file=org_file, org=True) if org_raw is not None else None
+        repo = load_file(repo_raw, file=CONFIG_PATH) if repo_raw is not None else None
+        return resolve(job.repo, org=org, repo=repo)
 
     async def _write(self, job: Job, gh: InstallationClient, body: dict) -> None:
         """Create the job's one check run with `body`, or update it to `body`. After a crash
@@ -225,7 +244,12 @@ class Worker:
         created = await gh.create_check_run(
             job.owner,
             job.repo,
-            {"name": CHECK_NAME, "head_sha": job.head_sha, "external_id": str(job.id), **body},
+            {
+                "name": (job.config or {}).get("check_name") or CHECK_NAME,
+                "head_sha": job.head_sha,
+                "external_id": str(job.id),
+                **body,
+            },
         )
         job.check_run_id = created["id"]
         await queue.transition(
@@ -280,7 +304,8 @@ class Worker:
                     outcome=outcome.model_dump(mode="json"),
                 )
             )
-        await self._finish(job, JobState.DONE, outcome.reason or "")
+        # Keep what intake noted (locked fields the repo file tried to change) beside the reason.
+        await self._finish(job, JobState.DONE, "; ".join(filter(None, [job.note, outcome.reason])))
 
     async def _complete(self, job: Job, gh: InstallationClient, report: CheckRunReport) -> None:
         batches = report.annotation_batches() or [()]

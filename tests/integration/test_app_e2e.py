@@ -232,16 +232,33 @@ async def test_an_expired_lease_is_claimed_again(sim, app, example_grader):
     assert run["conclusion"] == "success"
 
 
-async def test_github_answering_502_to_a_third_of_calls_loses_no_result(sim, app, example_grader):
+async def test_github_answering_502_loses_no_result_and_makes_no_second_check_run(
+    sim, app, example_grader
+):
     new_repo(sim, "hw1-judy", example_grader)
-    sim.set_fault(fail_ratio=0.3, status=502)
+    sim.set_fault(fail_ratio=1.0, status=502, times=3)  # the next three calls fail, whatever
     calc = (EXAMPLE / "submission-pass" / "calc.py").read_text()
     sha = await sim.push(ORG, "hw1-judy", {"calc.py": calc})
     run = await sim.wait_for_check_run(ORG, "hw1-judy", sha, status="completed", timeout=180)
     sim.clear_fault()
     assert run["conclusion"] == "success"
     assert len(sim.check_runs(ORG, "hw1-judy", sha)) == 1  # retries never made a second one
-    assert any(r.status == 502 for r in sim.requests)
+    assert sum(r.status == 502 for r in sim.requests) == 3
+
+
+async def test_a_tarball_download_answering_502_is_retried(sim, app, example_grader):
+    new_repo(sim, "hw1-sven", example_grader)
+    sim.set_fault(fail_ratio=1.0, status=502, times=2, path_prefix=f"/repos/{ORG}/hw1-sven/tarball")
+    calc = (EXAMPLE / "submission-pass" / "calc.py").read_text()
+    started = asyncio.get_running_loop().time()
+    sha = await sim.push(ORG, "hw1-sven", {"calc.py": calc})
+    run = await sim.wait_for_check_run(ORG, "hw1-sven", sha, status="completed", timeout=120)
+    assert run["conclusion"] == "success"
+    assert sum(r.status == 502 for r in sim.requests) == 2
+    # Retried in place (seconds), not handed back to the queue with a long backoff.
+    assert asyncio.get_running_loop().time() - started < 30
+    [job] = await settled_jobs(app, "hw1-sven")
+    assert job.attempts == 2
 
 
 async def test_a_secondary_rate_limit_is_waited_out_not_dropped(sim, app, example_grader):
@@ -328,3 +345,49 @@ async def test_a_job_whose_workers_keep_dying_is_given_up_visibly(sim, app, exam
     assert "re-run" in run["output"]["summary"].lower()
     [job] = await settled_jobs(app, "hw1-nina")
     assert job.state == JobState.FAILED and "gave up" in job.note
+
+
+def org_file(image: str) -> str:
+    return (
+        "assignments:\n"
+        "  hw1:\n"
+        '    repos: "hw1-*"\n'
+        f"    image: {image}\n"
+        "    visibility: tests\n"
+        "    check_name: hw1 autograder\n"
+    )
+
+
+async def test_the_org_file_wins_over_a_students_repo_file(sim, app, example_grader):
+    sim.create_repo(ORG, ".github", files={".github/pushgrade.yml": org_file(example_grader)})
+    # The student tries to see everything, and to swap in an image of their own.
+    sim.create_repo(
+        ORG,
+        "hw1-quinn",
+        files={
+            ".github/pushgrade.yml": "image: evil/grader:1\nvisibility: full\n",
+        },
+    )
+    calc = (EXAMPLE / "submission-fail" / "calc.py").read_text()
+    sha = await sim.push(ORG, "hw1-quinn", {"calc.py": calc})
+    run = await sim.wait_for_check_run(ORG, "hw1-quinn", sha, status="completed", timeout=120)
+    assert run["name"] == "hw1 autograder"
+    assert run["conclusion"] == "failure" and "3 / 5" in run["output"]["title"]
+    assert not run["output"].get("text")  # `tests` shows names and points, never output
+    assert "assert" not in run["output"]["summary"]
+    [job] = await settled_jobs(app, "hw1-quinn")
+    assert "visibility" in job.note and "image" in job.note and "no effect" in job.note
+
+
+async def test_an_org_file_alone_grades_matching_repos_and_only_those(sim, app, example_grader):
+    sim.create_repo(ORG, ".github", files={".github/pushgrade.yml": org_file(example_grader)})
+    sim.create_repo(ORG, "hw1-rosa", files={"README.md": "no config of my own\n"})
+    sim.create_repo(ORG, "lecture-notes", files={"README.md": "not an assignment\n"})
+    calc = (EXAMPLE / "submission-pass" / "calc.py").read_text()
+    graded = await sim.push(ORG, "hw1-rosa", {"calc.py": calc})
+    ignored = await sim.push(ORG, "lecture-notes", {"notes.md": "x\n"})
+    run = await sim.wait_for_check_run(ORG, "hw1-rosa", graded, status="completed", timeout=120)
+    assert run["conclusion"] == "success"
+    [job] = await settled_jobs(app, "lecture-notes")
+    assert job.state == JobState.SKIPPED and "no assignment" in job.note
+    assert sim.check_runs(ORG, "lecture-notes", ignored) == []
