@@ -68,6 +68,26 @@ def head(sim, name: str) -> str:
     return repo.branches[repo.default_branch]
 
 
+async def orphaned_job(app, sim, repo: str, image: str, *, attempts: int) -> None:
+    """A job left running by a worker that vanished: its lease lapsed five seconds ago."""
+    async with app.sessions() as session, session.begin():
+        session.add(
+            Job(
+                state=JobState.RUNNING,
+                trigger="push",
+                installation_id=installation(sim),
+                owner=ORG,
+                repo=repo,
+                head_sha=head(sim, repo),
+                attempts=attempts,
+                lease_owner="dead-host:1",
+                lease_expires_at=utcnow() - timedelta(seconds=5),
+                config={"image": image, "timeout": 60},
+                note="",
+            )
+        )
+
+
 async def jobs(app) -> list[Job]:
     async with app.sessions() as session:
         return list((await session.execute(select(Job).order_by(Job.id))).scalars())
@@ -209,22 +229,7 @@ async def test_a_restarted_server_takes_over_a_job_left_in_progress(
 async def test_an_expired_lease_is_claimed_again(sim, app, example_grader):
     """A job whose worker vanished (lease in the past) is taken by a live worker."""
     new_repo(sim, "hw1-ivan", example_grader)
-    async with app.sessions() as session, session.begin():
-        session.add(
-            Job(
-                state=JobState.RUNNING,
-                trigger="push",
-                installation_id=installation(sim),
-                owner=ORG,
-                repo="hw1-ivan",
-                head_sha=head(sim, "hw1-ivan"),
-                attempts=1,
-                lease_owner="dead-host:1",
-                lease_expires_at=utcnow() - timedelta(seconds=5),
-                config={"image": example_grader, "timeout": 60},
-                note="",
-            )
-        )
+    await orphaned_job(app, sim, "hw1-ivan", example_grader, attempts=1)
     app.worker.wake()
     run = await sim.wait_for_check_run(
         ORG, "hw1-ivan", head(sim, "hw1-ivan"), status="completed", timeout=120
@@ -321,22 +326,7 @@ async def test_a_job_whose_workers_keep_dying_is_given_up_visibly(sim, app, exam
     from ghapp.worker import MAX_ATTEMPTS
 
     new_repo(sim, "hw1-nina", example_grader)
-    async with app.sessions() as session, session.begin():
-        session.add(
-            Job(
-                state=JobState.RUNNING,
-                trigger="push",
-                installation_id=installation(sim),
-                owner=ORG,
-                repo="hw1-nina",
-                head_sha=head(sim, "hw1-nina"),
-                attempts=MAX_ATTEMPTS,
-                lease_owner="dead-host:1",
-                lease_expires_at=utcnow() - timedelta(seconds=5),
-                config={"image": example_grader},
-                note="",
-            )
-        )
+    await orphaned_job(app, sim, "hw1-nina", example_grader, attempts=MAX_ATTEMPTS)
     app.worker.wake()
     run = await sim.wait_for_check_run(
         ORG, "hw1-nina", head(sim, "hw1-nina"), status="completed", timeout=60
