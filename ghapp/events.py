@@ -148,22 +148,8 @@ def _check_run(payload: dict, *, app_id: int | None) -> list[Decision]:
         identifier = (payload.get("requested_action") or {}).get("identifier")
         if identifier != RERUN_ACTION:
             return [Ignore(f"unknown check-run action {identifier!r}")]
-    installation_id = _installation_id(payload)
-    if installation_id is None:
-        return [Ignore("the check run event carries no installation")]
-    repository_id, owner, repo = _repo_fields(payload)
     branch = (check_run.get("check_suite") or {}).get("head_branch")
-    return [
-        GradeRequest(
-            installation_id,
-            repository_id,
-            owner,
-            repo,
-            check_run["head_sha"],
-            f"refs/heads/{branch}" if branch else None,
-            payload["action"],
-        )
-    ]
+    return _grade_again(payload, check_run["head_sha"], branch, payload["action"], "check run")
 
 
 @routes.on("check_suite", "rerequested")
@@ -171,22 +157,25 @@ def _check_suite(payload: dict, *, app_id: int | None) -> list[Decision]:
     suite = payload["check_suite"]
     if not _ours(suite, app_id):
         return [Ignore("the check suite belongs to another app")]
+    return _grade_again(
+        payload,
+        suite["head_sha"],
+        suite.get("head_branch"),
+        "check_suite_rerequested",
+        "check suite",
+    )
+
+
+def _grade_again(
+    payload: dict, head_sha: str, branch: str | None, trigger: str, what: str
+) -> list[Decision]:
+    """A re-run asked from GitHub's UI: grade that commit again, as a job of its own."""
     installation_id = _installation_id(payload)
     if installation_id is None:
-        return [Ignore("the check suite event carries no installation")]
+        return [Ignore(f"the {what} event carries no installation")]
     repository_id, owner, repo = _repo_fields(payload)
-    branch = suite.get("head_branch")
-    return [
-        GradeRequest(
-            installation_id,
-            repository_id,
-            owner,
-            repo,
-            suite["head_sha"],
-            f"refs/heads/{branch}" if branch else None,
-            "check_suite_rerequested",
-        )
-    ]
+    ref = f"refs/heads/{branch}" if branch else None
+    return [GradeRequest(installation_id, repository_id, owner, repo, head_sha, ref, trigger)]
 
 
 def _repositories(items: Any) -> tuple[tuple[int, str, bool], ...]:

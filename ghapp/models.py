@@ -60,9 +60,6 @@ class JobState(StrEnum):
     CANCELLED = "cancelled"
 
 
-ACTIVE_STATES = (JobState.RECEIVED, JobState.QUEUED, JobState.RUNNING)
-
-
 class Installation(Base):
     __tablename__ = "installations"
 

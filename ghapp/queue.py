@@ -201,16 +201,3 @@ async def transition(
             update(Job).where(Job.id == job_id, Job.lease_owner == worker).values(**values)
         )
         return result.rowcount == 1
-
-
-async def get_job(sessions: async_sessionmaker, job_id: int) -> Job | None:
-    async with sessions() as session:
-        return await session.get(Job, job_id)
-
-
-async def jobs_for(sessions: async_sessionmaker, owner: str, repo: str) -> list[Job]:
-    async with sessions() as session:
-        result = await session.execute(
-            select(Job).where(and_(Job.owner == owner, Job.repo == repo)).order_by(Job.id)
-        )
-        return list(result.scalars())

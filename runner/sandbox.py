@@ -305,7 +305,6 @@ class Sandbox:
             timed_out=timed_out and not capture.flooded,
             oom_killed=bool(state.get("OOMKilled")),
             flooded=capture.flooded,
-            output_bytes=capture.total_bytes,
             results_files=files,
             results_problem=problem,
             tap=tap.finish(),

@@ -32,7 +32,6 @@ class RunFacts:
     timed_out: bool = False
     oom_killed: bool = False
     flooded: bool = False
-    output_bytes: int = 0
     # Files found under /results: path relative to it -> content.
     results_files: dict[str, bytes] = field(default_factory=dict)
     # Why the results folder could not be read, when it could not.
