@@ -62,14 +62,14 @@ async def write_session(sessions: async_sessionmaker) -> AsyncIterator[AsyncSess
         yield session
 
 
-async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revision (a no-op when it is there already)."""
+async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the schema to `revision`, the newest by default (a no-op when it is there)."""
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+        await connection.run_sync(_upgrade, revision)
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, revision: str) -> None:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)

@@ -23,6 +23,8 @@ class GradeRequest:
     head_sha: str
     ref: str | None
     trigger: str  # push, rerequested, requested_action, check_suite_rerequested
+    default_branch: str | None = None  # the repository's, when the payload names it
+    sender: str | None = None  # who pushed or asked for the re-run (a GitHub login)
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,16 @@ def _repo_fields(payload: dict) -> tuple[int | None, str, str]:
     return repository.get("id"), login, repository["name"]
 
 
+def _default_branch(payload: dict) -> str | None:
+    branch = payload["repository"].get("default_branch")
+    return branch if isinstance(branch, str) and branch else None
+
+
+def _sender(payload: dict) -> str | None:
+    login = (payload.get("sender") or {}).get("login")
+    return login if isinstance(login, str) and login else None
+
+
 def _installation_id(payload: dict) -> int | None:
     installation = payload.get("installation")
     if isinstance(installation, dict) and isinstance(installation.get("id"), int):
@@ -130,7 +142,19 @@ def _push(payload: dict, *, app_id: int | None) -> list[Decision]:
     repository_id, owner, repo = _repo_fields(payload)
     if not isinstance(after, str) or len(after) != 40:
         raise TypeError("after")
-    return [GradeRequest(installation_id, repository_id, owner, repo, after, ref, "push")]
+    return [
+        GradeRequest(
+            installation_id,
+            repository_id,
+            owner,
+            repo,
+            after,
+            ref,
+            "push",
+            _default_branch(payload),
+            _sender(payload),
+        )
+    ]
 
 
 def _ours(check_run_or_suite: dict, app_id: int | None) -> bool:
@@ -175,7 +199,19 @@ def _grade_again(
         return [Ignore(f"the {what} event carries no installation")]
     repository_id, owner, repo = _repo_fields(payload)
     ref = f"refs/heads/{branch}" if branch else None
-    return [GradeRequest(installation_id, repository_id, owner, repo, head_sha, ref, trigger)]
+    return [
+        GradeRequest(
+            installation_id,
+            repository_id,
+            owner,
+            repo,
+            head_sha,
+            ref,
+            trigger,
+            _default_branch(payload),
+            _sender(payload),
+        )
+    ]
 
 
 def _repositories(items: Any) -> tuple[tuple[int, str, bool], ...]:

@@ -102,6 +102,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_state_id", "state", "id"),
         Index("ix_jobs_repo_sha", "owner", "repo", "head_sha"),
+        Index("ix_jobs_repo_received", "owner", "repo", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -114,12 +115,18 @@ class Job(Base):
     repo: Mapped[str] = mapped_column(String(255))
     head_sha: Mapped[str] = mapped_column(String(64))
     ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    default_branch: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    sender: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # The server's receive time of the push: deadlines are judged by it, never by commit dates.
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     config: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # Set at intake: on_time, late or closed (after the deadline and not graded), by the policy.
+    timing: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Counts against the repo's max_graded_per_day (a student's push or re-run, not a teacher's).
+    counted: Mapped[bool] = mapped_column(default=False)
     check_run_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -139,7 +146,16 @@ class Submission(Base):
     head_sha: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
     conclusion: Mapped[str] = mapped_column(String(32))
-    score: Mapped[float | None] = mapped_column(nullable=True)
+    score: Mapped[float | None] = mapped_column(nullable=True)  # after any late penalty
     max_score: Mapped[float | None] = mapped_column(nullable=True)
     outcome: Mapped[dict] = mapped_column(JSON)
     graded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    late: Mapped[bool] = mapped_column(default=False)
+    penalty: Mapped[float] = mapped_column(default=0.0)  # the fraction of the score taken off
+    # The visibility level the check run was rendered at, and when it is to be re-rendered at
+    # the assignment's `after_due` level (None: never). The reveal is claimed under a lease and
+    # done once (`revealed_at`).
+    level: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    reveal_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    reveal_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -107,6 +107,8 @@ def _job(request: events.GradeRequest, guid: str, received_at: datetime) -> Job:
         repo=request.repo,
         head_sha=request.head_sha,
         ref=request.ref,
+        default_branch=request.default_branch,
+        sender=request.sender,
         received_at=received_at,
         attempts=0,
         note="",

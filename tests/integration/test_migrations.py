@@ -1,0 +1,47 @@
+"""The migrations build exactly the schema the models describe, and an older database upgrades."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from ghapp.db import make_engine, migrate
+from ghapp.models import Base
+
+
+def _differences(connection) -> list:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return compare_metadata(context, Base.metadata)
+
+
+async def test_migrating_an_empty_database_gives_the_models_schema(tmp_path):
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}")
+    try:
+        await migrate(engine)
+        await migrate(engine)  # a second run is a no-op
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_a_database_of_the_first_release_upgrades_keeping_its_jobs(tmp_path):
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}")
+    try:
+        await migrate(engine, "0001")
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO jobs (state, trigger, installation_id, owner, repo, head_sha, "
+                    "received_at, attempts, note) VALUES ('done', 'push', 1, 'cs101', 'hw1-ann', "
+                    "'abc', '2026-11-24 10:00:00', 1, '')"
+                )
+            )
+        await migrate(engine)
+        async with engine.connect() as connection:
+            row = (await connection.execute(text("SELECT repo, counted, timing FROM jobs"))).one()
+            assert tuple(row) == ("hw1-ann", 0, None)
+            assert await connection.run_sync(_differences) == []
+    finally:
+        await engine.dispose()
