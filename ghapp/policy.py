@@ -1,8 +1,13 @@
 """Which assignment a repo's push belongs to, and its settings once the org file's lock the repo's.
 
 The org file (in the org's `.github` repo) is writable only by teachers; the repo file is in the
-student's repo, which the student can edit. So every setting the org file sets explicitly wins,
-and a repo file that tries to change it is noted, not obeyed. Pure functions over parsed files.
+student's repo, which the student can edit. So when an org assignment applies to a repo it is the
+whole policy: every setting comes from it or from the defaults, never from the repo file, which
+may only name the branches graded and the check's name. Otherwise a student could bring their
+own image (one that awards full marks), a deadline already past with `after_due: full`, or a
+network. A repo file that tries to change a locked setting is noted for the teacher, and has no
+effect. Without a matching org assignment, the repo file stands alone (a teacher's own repos).
+Pure functions over parsed files.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ FieldSource = Literal["org", "repo", "default"]
 
 # Settings made of settings: merged one sub-setting at a time.
 _NESTED = ("limits", "late")
+# What a repo file may still set when an org assignment applies: nothing that grades or shows.
+REPO_MAY_SET = frozenset({"branches", "check_name"})
 
 
 @dataclass(frozen=True)
@@ -66,12 +73,18 @@ def resolve(
     org_fields = _set_fields(org_match[1]) if org_match else {}
     repo_fields = _set_fields(repo_match[1]) if repo_match else {}
     merged: dict[str, Any] = dict(org_fields)
+    taken: dict[str, Any] = {}  # what the repo file contributed
     locked = []
     for key, value in repo_fields.items():
         blocker = _org_key_covering(key, org_fields)
         shown = key.rstrip(".")
-        if blocker is None:
-            merged[key] = value
+        if blocker is None and (org_match is None or key in REPO_MAY_SET):
+            merged[key] = taken[key] = value
+        elif blocker is None:
+            locked.append(
+                f"{shown}: the org file's assignment leaves it at its default, which only the "
+                f"org file can change; the repo file's {show(key, value)} has no effect"
+            )
         elif blocker != key:
             locked.append(
                 f"{shown}: the org file sets {blocker}; "
@@ -85,12 +98,12 @@ def resolve(
     name = org_match[0] if org_match else repo_match[0]  # type: ignore[index]
     source: Source = "org+repo" if org_match and repo_match else "org" if org_match else "repo"
     files = [c.file for c, m in ((org, org_match), (repo, repo_match)) if c is not None and m]
-    config = _build(merged, name, " + ".join(files))
+    config = _build(merged, name, " + ".join(files), org_file=org_match is not None)
     sources: dict[str, FieldSource] = {}
     for key in flatten(config):
         if _org_key_covering(key, org_fields) is not None:
             sources[key] = "org"
-        elif _covered(key, repo_fields):
+        elif _covered(key, taken):
             sources[key] = "repo"
         else:
             sources[key] = "default"
@@ -161,7 +174,7 @@ def _covered(key: str, fields: Mapping[str, Any]) -> bool:
     return key in fields or ("." in key and key.split(".", 1)[0] in fields)
 
 
-def _build(merged: Mapping[str, Any], name: str, file: str) -> AssignmentConfig:
+def _build(merged: Mapping[str, Any], name: str, file: str, *, org_file: bool) -> AssignmentConfig:
     data: dict[str, Any] = {}
     for key, value in merged.items():
         if "." in key:
@@ -173,8 +186,11 @@ def _build(merged: Mapping[str, Any], name: str, file: str) -> AssignmentConfig:
             data[key] = value
     problems = []
     if data.get("image") is None:
+        where = "in the org file's assignment" if org_file else "in the file"
         problems.append(
-            ConfigProblem("", "image", f"assignment {name!r} has no grader image: set image:")
+            ConfigProblem(
+                "", "image", f"assignment {name!r} has no grader image: set image: {where}"
+            )
         )
     else:
         config = AssignmentConfig.model_validate(data)

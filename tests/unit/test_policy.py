@@ -73,36 +73,65 @@ def test_a_repo_value_equal_to_the_orgs_is_not_noted():
     assert resolution.source == "org+repo"
 
 
-def test_a_field_the_org_leaves_open_comes_from_the_repo_file():
-    resolution = resolve("hw1-alice", org=org(), repo=repo("image: x\ntimeout: 30\n"))
-    assert resolution.config.timeout == 30
-    assert resolution.sources["timeout"] == "repo"
-    assert resolution.sources["network"] == "default"
+def test_under_an_org_assignment_the_repo_file_names_only_branches_and_the_check():
+    student = repo("timeout: 30\nbranches: [main, dev]\ncheck_name: my grader\n")
+    resolution = resolve("hw1-alice", org=org(), repo=student)
+    assert resolution.config.timeout == SandboxLimits.timeout_s
+    assert resolution.config.branches == ("main", "dev")
+    assert resolution.config.check_name == "my grader"
+    assert (resolution.sources["timeout"], resolution.sources["branches"]) == ("default", "repo")
+    assert resolution.locked_overrides == (
+        "timeout: the org file's assignment leaves it at its default, which only the org file "
+        "can change; the repo file's 30 has no effect",
+    )
 
 
-def test_limits_merge_one_setting_at_a_time():
+@pytest.mark.parametrize(
+    ("edit", "setting"),
+    [
+        ("network: true", "network"),
+        ("run_as_root: true", "run_as_root"),
+        ("runtime: runsc", "runtime"),
+        ("limits: {cpus: 8}", "limits.cpus"),
+        ("timeout: 3600", "timeout"),
+        ("after_due: full", "after_due"),
+        ("max_graded_per_day: 1000", "max_graded_per_day"),
+        ("late: {policy: grade}", "late.policy"),
+    ],
+)
+def test_a_student_cannot_loosen_a_setting_the_org_leaves_at_its_default(edit, setting):
+    # A student's own deadline already past plus `after_due: full` would show everything.
+    resolution = resolve("hw1-alice", org=org(), repo=repo(edit + "\n"))
+    assert resolution.config == resolve("hw1-alice", org=org(), repo=None).config
+    assert [note.split(":")[0] for note in resolution.locked_overrides] == [setting]
+
+
+def test_limits_are_judged_one_setting_at_a_time():
     student = repo("image: x\nlimits: {memory: 4g, cpus: 2}\n")
     resolution = resolve("hw1-alice", org=org(), repo=student)
     assert resolution.config.limits.memory == 512 * MiB
-    assert resolution.config.limits.cpus == 2
-    assert resolution.config.limits.pids == SandboxLimits.pids
+    assert resolution.config.limits.cpus == SandboxLimits.cpus
     assert resolution.sources["limits.memory"] == "org"
-    assert resolution.sources["limits.cpus"] == "repo"
-    assert resolution.sources["limits.pids"] == "default"
+    assert resolution.sources["limits.cpus"] == "default"
     assert "limits.memory: the org file sets 512m; the repo file's 4g has no effect" in (
         resolution.locked_overrides
     )
+    assert any(note.startswith("limits.cpus: ") for note in resolution.locked_overrides)
 
 
-def test_late_merges_one_setting_at_a_time():
-    teacher = org("assignments:\n  a:\n    repos: '*'\n    image: g\n    late: {policy: penalty}\n")
-    student = repo("due: 2026-12-01T00:00:00Z\nlate: {policy: grade, penalty_per_day: 0.5}\n")
+def test_late_settings_are_judged_one_at_a_time():
+    teacher = org(
+        "assignments:\n  a:\n    repos: '*'\n    image: g\n    due: 2026-12-01T00:00:00Z\n"
+        "    late: {policy: penalty}\n"
+    )
+    student = repo("late: {policy: grade, penalty_per_day: 0.5}\n")
     resolution = resolve("x", org=teacher, repo=student)
     assert resolution.config.late.policy is LatePolicy.PENALTY
-    assert resolution.config.late.penalty_per_day == 0.5
-    assert resolution.locked_overrides == (
-        'late.policy: the org file sets "penalty"; the repo file\'s "grade" has no effect',
+    assert resolution.config.late.penalty_per_day == 0
+    assert resolution.locked_overrides[0] == (
+        'late.policy: the org file sets "penalty"; the repo file\'s "grade" has no effect'
     )
+    assert resolution.locked_overrides[1].startswith("late.penalty_per_day: the org file's")
 
 
 def test_a_repo_file_cannot_switch_off_a_late_policy_the_org_sets():
@@ -126,12 +155,13 @@ def test_an_org_file_that_turns_late_off_locks_each_late_setting():
     )
 
 
-def test_the_image_may_come_from_the_repo_file_when_the_org_leaves_it_open():
-    resolution = resolve("lab-3", org=org(), repo=repo("image: ghcr.io/me/lab:1\n"))
-    assert resolution.config.image == "ghcr.io/me/lab:1"
-    assert resolution.config.visibility is VisibilityLevel.SCORE
-    assert (resolution.assignment_name, resolution.source) == ("open", "org+repo")
-    assert resolution.sources["image"] == "repo"
+def test_the_image_never_comes_from_the_repo_file_under_an_org_assignment():
+    # A student's own image could simply write full marks into results.json.
+    with pytest.raises(ConfigError) as caught:
+        resolve("lab-3", org=org(), repo=repo("image: ghcr.io/me/lab:1\n"))
+    assert "assignment 'open' has no grader image: set image: in the org file's" in str(
+        caught.value
+    )
 
 
 def test_no_image_in_either_file_is_a_config_error_naming_both_files():
@@ -145,13 +175,11 @@ def test_no_image_in_either_file_is_a_config_error_naming_both_files():
         resolve("lab-3", org=org(), repo=None)
 
 
-def test_settings_that_contradict_only_once_merged_are_a_config_error():
-    # The student's after_due would show less than the org's visibility.
+def test_settings_that_contradict_only_with_the_defaults_are_a_config_error():
+    # `after_due: score` would show less than the default visibility, full.
+    teacher = org("assignments:\n  a:\n    repos: '*'\n    image: g\n    after_due: score\n")
     with pytest.raises(ConfigError, match="after_due: 'score' shows students less"):
-        resolve("hw1-alice", org=org(), repo=repo("after_due: score\n"))
-    # The student's cutoff falls before the org's deadline.
-    with pytest.raises(ConfigError, match="before due"):
-        resolve("hw1-alice", org=org(), repo=repo("late: {cutoff: 2026-11-01T00:00:00Z}\n"))
+        resolve("x", org=teacher, repo=None)
 
 
 def test_without_an_org_file_the_repo_file_stands_alone():
@@ -221,27 +249,28 @@ def test_an_assignment_without_repos_matches_no_name():
 
 def test_the_repo_files_first_matching_or_unrestricted_assignment_applies():
     student = repo(
-        "assignments:\n  other: {repos: 'zzz-*', timeout: 1}\n"
-        "  mine: {repos: 'HW1-*', timeout: 2}\n  rest: {timeout: 3}\n"
+        "assignments:\n  other: {repos: 'zzz-*', timeout: 1, image: g}\n"
+        "  mine: {repos: 'HW1-*', timeout: 2, image: g}\n  rest: {timeout: 3, image: g}\n"
     )
-    resolution = resolve("hw1-alice", org=org(), repo=student)
-    assert (resolution.assignment_name, resolution.config.timeout) == ("hw1", 2)
+    resolution = resolve("hw1-alice", org=None, repo=student)
+    assert (resolution.assignment_name, resolution.config.timeout) == ("mine", 2)
     assert resolve("lab-1", org=None, repo=repo("image: g\nrepos: 'hw*'\n")).config is None
 
 
 def test_the_resolved_config_is_what_the_worker_needs():
-    resolution = resolve("hw1-alice", org=org(), repo=repo("image: x\nruntime: runsc\n"))
+    teacher = org(
+        ORG.replace("    visibility: tests\n", "    visibility: tests\n    runtime: runsc\n", 1)
+    )
+    resolution = resolve("hw1-alice", org=teacher, repo=repo("image: x\n"))
     spec = resolution.config.sandbox_spec()
     assert spec.image == "ghcr.io/cs101/hw1-grader:2026"
     assert spec.runtime == Runtime.RUNSC.value
     assert resolution.config.due == datetime(2026, 12, 1, 22, 59, tzinfo=UTC)
 
 
-def test_a_student_can_loosen_whatever_sandbox_setting_the_org_leaves_open():
-    # Why a teacher's org file should set network, run_as_root, runtime and limits explicitly.
-    student = repo("network: true\nrun_as_root: true\n")
-    resolution = resolve("hw1-alice", org=org(), repo=student)
-    assert resolution.config.network is resolution.config.run_as_root is True
+def test_a_repo_the_org_file_names_no_assignment_for_keeps_its_own_settings():
+    resolution = resolve("proj-1", org=org(), repo=repo("image: g\nnetwork: true\n"))
+    assert resolution.config.network is True and resolution.source == "repo"
 
 
 def test_every_setting_has_a_source_and_repos_is_not_one():
@@ -302,7 +331,7 @@ def test_check_config_shows_the_resolved_settings_and_where_each_comes_from(file
     assert ["image", '"ghcr.io/cs101/hw1-grader:2026"', "(org)"] in lines
     assert ["visibility", '"tests"', "(org)"] in lines
     assert ["limits.memory", "512m", "(org)"] in lines
-    assert ["limits.cpus", "2", "(repo)"] in lines
+    assert ["limits.cpus", "1", "(default)"] in lines
     assert ["timeout", "120", "(default)"] in lines
     assert ["branches", "(the", "repo's", "default", "branch)", "(default)"] in lines
     assert '  locked: visibility: the org file sets "tests"; the repo file\'s "full" has' in out
@@ -359,9 +388,9 @@ def test_check_config_reports_an_org_assignment_without_repos(files, capsys):
 
 
 def test_check_config_reports_what_contradicts_only_once_merged(files, capsys):
-    (files / "late.yml").write_text("after_due: score\n")
+    (files / "late.yml").write_text("assignments:\n  a: {repos: '*', image: g, after_due: score}\n")
     code = main(
-        ["check-config", str(files / "late.yml"), "--org-file", str(files / "org.yml"),
+        ["check-config", str(files / "repo.yml"), "--org-file", str(files / "late.yml"),
          "--repo", "hw1-x"]
     )  # fmt: skip
     assert code == 2
