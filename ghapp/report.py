@@ -120,6 +120,21 @@ class CheckRunReport:
 
 
 @dataclass(frozen=True)
+class Lateness:
+    """A late push that is graded: how late, against which deadline, and any penalty."""
+
+    late_by: str  # "2 hours 5 minutes"
+    due: str  # "2026-12-01 23:59 +01:00"
+    penalty: float = 0.0  # the fraction of the score taken off
+
+    def note(self) -> str:
+        line = f"⏰ **Late**: received {self.late_by} after the deadline ({self.due})."
+        if self.penalty > 0:
+            line += f" A late penalty of {_number(round(self.penalty * 100, 2))} % applies."
+        return line
+
+
+@dataclass(frozen=True)
 class _View:
     """What the policy lets a student see of one outcome."""
 
@@ -137,11 +152,14 @@ def render_report(
     visibility: VisibilityLevel = VisibilityLevel.FULL,
     after_due: bool = False,
     published: bool = False,
+    late: Lateness | None = None,
 ) -> CheckRunReport:
     """The check run for a graded push, as the student may see it.
 
     `after_due`: the due date (the late one, if late pushes are graded) has passed.
     `published`: the teacher has published the grades.
+    `late`: the push came after the deadline; it is flagged at every level, and any penalty is
+    taken off the score wherever a score is shown.
     """
     level = VisibilityLevel(visibility)
     if outcome.status is Status.ERRORED and outcome.error not in _SUBMISSIONS_FAULT:
@@ -149,19 +167,25 @@ def render_report(
         return render_error_report(
             outcome.reason or "", kind=kind, student_may_read=kind is ErrorKind.BAD_ARCHIVE
         )
-    view = _view(outcome, level, after_due=after_due, published=published)
+    penalty = late.penalty if late else 0.0
+    view = _view(outcome, level, after_due=after_due, published=published, penalty=penalty)
     all_withheld = view.withheld and not view.tests
     if level is VisibilityLevel.HIDDEN or (
         all_withheld and outcome.status in (Status.PASSED, Status.FAILED)
     ):
+        if late:
+            return CheckRunReport(
+                Conclusion.NEUTRAL, f"{_GRADED} (late)", f"{late.note()}\n\n{_HELD_BACK}"
+            )
         return CheckRunReport(Conclusion.NEUTRAL, _GRADED, _HELD_BACK)
     conclusion = _conclusion(outcome, view)
-    title = md.one_line(_title(outcome, view, conclusion), MAX_TITLE_CHARS)
+    title = _title(outcome, view, conclusion)
+    title = md.one_line(f"Late: {title}" if late else title, MAX_TITLE_CHARS)
     full = level is VisibilityLevel.FULL
     return CheckRunReport(
         conclusion=conclusion,
         title=title,
-        summary=_summary(outcome, view, title),
+        summary=_summary(outcome, view, title, lead=late.note() if late else None),
         text=_text(outcome, view) if full else None,
         annotations=_annotations(view.tests) if full else (),
     )
@@ -241,7 +265,9 @@ def render_in_progress(timeout_s: float | None = None) -> dict:
 # -- the policy ------------------------------------------------------------------------------
 
 
-def _view(outcome: Outcome, level: VisibilityLevel, *, after_due: bool, published: bool) -> _View:
+def _view(
+    outcome: Outcome, level: VisibilityLevel, *, after_due: bool, published: bool, penalty: float
+) -> _View:
     def shown(visibility: Visibility) -> bool:
         return (
             visibility == Visibility.VISIBLE
@@ -256,23 +282,30 @@ def _view(outcome: Outcome, level: VisibilityLevel, *, after_due: bool, publishe
         level=level,
         tests=tests,
         withheld=withheld,
-        score=_score(outcome, tests, withheld),
+        score=_score(outcome, tests, withheld, penalty),
         grader_output=outcome.output if full and shown(outcome.output_visibility) else "",
         log=outcome.log if full and shown(outcome.stdout_visibility) else "",
     )
 
 
-def _score(outcome: Outcome, tests: tuple[TestResult, ...], withheld: bool) -> str | None:
+def _score(
+    outcome: Outcome, tests: tuple[TestResult, ...], withheld: bool, penalty: float
+) -> str | None:
+    after = " after the late penalty" if penalty > 0 else ""
     if not withheld:
         if outcome.score is None and outcome.max_score is None:
             return None
-        return _points(outcome.score, outcome.max_score)
+        return _points(_less(outcome.score, penalty), outcome.max_score) + after
     scored = [t for t in tests if t.score is not None or t.max_score is not None]
     if not scored:
         return None
     maxima = [t.max_score for t in scored if t.max_score is not None]
-    total = _sum([t.score or 0.0 for t in scored])
-    return f"{_points(total, _sum(maxima) if maxima else None)} on visible tests"
+    total = _less(_sum([t.score or 0.0 for t in scored]), penalty)
+    return f"{_points(total, _sum(maxima) if maxima else None)} on visible tests{after}"
+
+
+def _less(score: float | None, penalty: float) -> float | None:
+    return None if score is None else round(score * (1 - penalty), 2)
 
 
 def _conclusion(outcome: Outcome, view: _View) -> Conclusion:
@@ -332,8 +365,10 @@ def _counts(tests: tuple[TestResult, ...], *, with_score: bool) -> str:
     return phrase if with_score else phrase[0].upper() + phrase[1:]
 
 
-def _summary(outcome: Outcome, view: _View, title: str) -> str:
+def _summary(outcome: Outcome, view: _View, title: str, *, lead: str | None = None) -> str:
     budget = md.Budget()
+    if lead:
+        budget.add(lead)
     if view.score:
         budget.add(f"**Score: {view.score}**")
     reason = _reason(outcome, view)

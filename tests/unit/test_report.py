@@ -14,6 +14,7 @@ from ghapp.report import (
     Annotation,
     CheckRunReport,
     Conclusion,
+    Lateness,
     render_error_report,
     render_in_progress,
     render_not_graded,
@@ -555,19 +556,33 @@ def forbidden_markers(result: Outcome, level: Level, after_due: bool, published:
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+LATENESS = st.none() | st.builds(
+    Lateness,
+    late_by=st.just("2 hours"),
+    due=st.just("2026-12-01 23:59 +01:00"),
+    penalty=st.floats(0, 1),
+)
+
+
 @SETTINGS
-@given(outcomes(), st.sampled_from(LEVELS), st.booleans(), st.booleans())
-def test_nothing_the_policy_hides_reaches_the_payload(result, level, after_due, published):
-    report = render_report(result, visibility=level, after_due=after_due, published=published)
+@given(outcomes(), st.sampled_from(LEVELS), st.booleans(), st.booleans(), LATENESS)
+def test_nothing_the_policy_hides_reaches_the_payload(result, level, after_due, published, late):
+    report = render_report(
+        result, visibility=level, after_due=after_due, published=published, late=late
+    )
     payload = everything(report)
     for marker in forbidden_markers(result, level, after_due, published):
         assert marker not in payload, marker
 
 
 @SETTINGS
-@given(outcomes(), st.sampled_from(LEVELS), st.booleans(), st.booleans())
-def test_every_report_is_within_githubs_limits_and_well_formed(result, level, after_due, published):
-    report = render_report(result, visibility=level, after_due=after_due, published=published)
+@given(outcomes(), st.sampled_from(LEVELS), st.booleans(), st.booleans(), LATENESS)
+def test_every_report_is_within_githubs_limits_and_well_formed(
+    result, level, after_due, published, late
+):
+    report = render_report(
+        result, visibility=level, after_due=after_due, published=published, late=late
+    )
     assert_within_limits(report)
 
 
@@ -604,3 +619,40 @@ def test_withheld_tests_do_not_change_the_report(result, data, level, after_due,
     )
     flags = {"visibility": level, "after_due": after_due, "published": published}
     assert render_report(result, **flags) == render_report(changed, **flags)
+
+
+LATE = Lateness(late_by="1 day 2 hours", due="2026-12-01 23:59 +01:00", penalty=0.2)
+
+
+def test_a_late_push_is_flagged_and_its_score_loses_the_penalty():
+    report = render_report(outcome(*scored(4, 1, points=2.0), score=8, max_score=10), late=LATE)
+    assert report.title.startswith("Late: 6.4 / 10 after the late penalty")
+    assert report.summary.startswith(
+        "⏰ **Late**: received 1 day 2 hours after the deadline (2026-12-01 23:59 +01:00). "
+        "A late penalty of 20 % applies."
+    )
+    assert "8 / 10" not in everything(report)
+
+
+def test_a_late_push_without_a_penalty_keeps_its_score_and_is_flagged():
+    flagged = Lateness(late_by="5 minutes", due="2026-12-01 23:59 +01:00")
+    report = render_report(outcome(*scored(2, 0), score=2, max_score=2), late=flagged)
+    assert report.title.startswith("Late: 2 / 2") and "penalty" not in everything(report)
+    assert report.conclusion == "success"
+
+
+def test_the_late_flag_shows_even_when_results_are_hidden_and_reveals_nothing_else():
+    result = outcome(*scored(1, 3), score=1, max_score=4)
+    report = render_report(result, visibility=Level.HIDDEN, late=LATE)
+    assert report.title == "Submission received and graded (late)"
+    assert "20 %" in report.summary and "/ 4" not in everything(report)
+    assert report.conclusion == "neutral"
+
+
+def test_the_penalty_applies_to_the_total_of_visible_tests_too():
+    tests = [
+        case("seen", PASSED, score=5, max_score=5),
+        case("secret", FAILED, score=0, max_score=5, visibility=Visibility.HIDDEN),
+    ]
+    report = render_report(outcome(*tests), visibility=Level.SCORE, late=LATE)
+    assert report.title == "Late: 4 / 5 on visible tests after the late penalty"
