@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from ghsim import routes_app, routes_checks, routes_repos, webhooks
+from ghsim import routes_app, routes_checks, routes_orgs, routes_repos, webhooks
 from ghsim.api import SIM, Fault, github_middleware
 from ghsim.auth import generate_private_key, public_key_of
 from ghsim.check_controls import CheckRunControls
@@ -75,7 +75,12 @@ class GitHubSimulator(InstallationControls, CheckRunControls):
         app = web.Application(middlewares=[github_middleware])
         app[SIM] = self
         # Check-run routes first: `commits/{ref}/check-runs` must win over `commits/{ref}`.
-        for table in (routes_checks.routes, routes_app.routes, routes_repos.routes):
+        for table in (
+            routes_checks.routes,
+            routes_app.routes,
+            routes_repos.routes,
+            routes_orgs.routes,
+        ):
             app.add_routes(table)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -151,6 +156,13 @@ class GitHubSimulator(InstallationControls, CheckRunControls):
         if inst is not None and join_installation and inst.repository_selection == "selected":
             inst.repo_names.add(name.lower())
         return repo
+
+    def add_member(self, org: str, login: str, *, role: str = "member") -> None:
+        """Make `login` a member of `org`; role "admin" is an owner (a teacher to pushgrade)."""
+        if role not in ("admin", "member"):
+            raise ValueError("role is admin or member")
+        self.world.account(login)
+        self.world.memberships[(org.lower(), login.lower())] = role
 
     async def push(
         self,

@@ -187,6 +187,8 @@ class World:
         self.download_tokens: dict[str, tuple[int, float]] = {}  # token -> (repo id, expiry)
         self.check_suites: dict[int, CheckSuite] = {}
         self.check_runs: dict[int, CheckRun] = {}
+        # (org login, user login), lower-case → "admin" (an owner) or "member"
+        self.memberships: dict[tuple[str, str], str] = {}
         owner = Account(login=f"{app_slug}-dev", id=self.next_id("account"), type="Organization")
         self.app = App(
             id=app_id,

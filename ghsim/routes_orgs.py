@@ -1,0 +1,40 @@
+"""Organization endpoints: a user's membership (who is an owner: pushgrade's teachers)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ghsim import shapes
+from ghsim.api import SIM, ApiError, installation_token, not_found
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/orgs/{org}/memberships/{username}")
+async def get_membership(request: web.Request) -> web.Response:
+    """GET /orgs/{org}/memberships/{username}: 404 unless the user is a member; an installation
+    token needs the `members` permission on an installation of that org."""
+    sim = request.app[SIM]
+    org_login, username = request.match_info["org"], request.match_info["username"]
+    issued = installation_token(request)
+    if issued is None:
+        raise ApiError(401, "Requires authentication")
+    installation = sim.world.installations[issued.installation_id]
+    if installation.account.login.lower() != org_login.lower():
+        raise not_found()
+    if issued.permissions.get("members") is None:
+        raise ApiError(403, "Resource not accessible by integration")
+    role = sim.world.memberships.get((org_login.lower(), username.lower()))
+    if role is None:
+        raise not_found()
+    org, user = installation.account, sim.world.account(username)
+    return web.json_response(
+        {
+            "url": f"{sim.urls.api}/orgs/{org.login}/memberships/{user.login}",
+            "state": "active",
+            "role": role,
+            "organization_url": f"{sim.urls.api}/orgs/{org.login}",
+            "organization": shapes.user(sim.urls, org),
+            "user": shapes.user(sim.urls, user),
+        }
+    )
