@@ -164,6 +164,13 @@ class InstallationClient:
     async def file(self, owner: str, repo: str, path: str, ref: str | None) -> bytes | None:
         """A file's bytes at `ref` (None: the default branch), or None when there is no such
         file or the installation cannot see the repository."""
+        found = await self.blob(owner, repo, path, ref)
+        return None if found is None else found[1]
+
+    async def blob(
+        self, owner: str, repo: str, path: str, ref: str | None
+    ) -> tuple[str, bytes] | None:
+        """A file's git blob sha and bytes at `ref` (None: the default branch), or None."""
         query = f"?ref={ref}" if ref else ""
         try:
             item = await self._call(
@@ -175,7 +182,23 @@ class InstallationClient:
             raise
         if not isinstance(item, dict) or item.get("type") != "file":
             return None
-        return base64.b64decode(item.get("content") or "")
+        return str(item.get("sha") or ""), base64.b64decode(item.get("content") or "")
+
+    async def org_role(self, org: str, login: str) -> str | None:
+        """`admin` for an owner of `org`, `member` for another active member, None for anyone
+        else (or when `org` is a user account, which has no members)."""
+        try:
+            membership = await self._call(
+                "GET", f"/orgs/{org}/memberships/{login}", what=f"membership of {login}"
+            )
+        except gidgethub.BadRequest as err:
+            if err.status_code in (403, 404):
+                return None
+            raise
+        if not isinstance(membership, dict) or membership.get("state") != "active":
+            return None
+        role = membership.get("role")
+        return role if isinstance(role, str) else None
 
     async def create_check_run(self, owner: str, repo: str, body: dict) -> dict:
         return await self._call(

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ghapp import events
 from ghapp.db import write_session
-from ghapp.models import Delivery, Installation, Job, JobState, Repository, utcnow
+from ghapp.models import Delivery, Installation, Job, JobState, Repository, Submission, utcnow
 
 
 async def ingest(
@@ -203,3 +203,131 @@ async def transition(
             update(Job).where(Job.id == job_id, Job.lease_owner == worker).values(**values)
         )
         return result.rowcount == 1
+
+
+# -- policy: the daily limit, coalescing, deadlines by the first push, the reveal --------------
+
+# A job in these states is graded or on its way to it: it counts against the daily limit, and a
+# newer one supersedes older pushes waiting in the queue.
+_GRADED_OR_GRADING = (JobState.QUEUED, JobState.RUNNING, JobState.DONE)
+
+
+async def admit(
+    sessions: async_sessionmaker,
+    job_id: int,
+    *,
+    worker: str,
+    owner: str,
+    repo: str,
+    window: tuple[datetime, datetime],
+    limit: int,
+) -> int | None:
+    """Count the job against its repo's daily limit: None when it fits (it is now counted), or
+    how many were graded in `window` when the limit is reached. Count and mark are one
+    transaction, serialised per repo, so two pushes racing through intake cannot both take
+    the last place."""
+    async with write_session(sessions) as session:
+        if session.bind.dialect.name == "postgresql":
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                {"key": f"pushgrade.limit:{owner}/{repo}".lower()},
+            )
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(
+                Job.owner == owner,
+                Job.repo == repo,
+                Job.counted.is_(True),
+                Job.state.in_([str(s) for s in _GRADED_OR_GRADING]),
+                Job.received_at >= window[0],
+                Job.received_at < window[1],
+                Job.id != job_id,
+            )
+        )
+        if count >= limit:
+            return count
+        await session.execute(
+            update(Job).where(Job.id == job_id, Job.lease_owner == worker).values(counted=True)
+        )
+        return None
+
+
+async def pushed_at(sessions: async_sessionmaker, job: Job) -> datetime:
+    """When this commit was first received as a push: a re-run of an on-time push is on time."""
+    if job.trigger == "push":
+        return job.received_at
+    async with sessions() as session:
+        first = await session.scalar(
+            select(func.min(Job.received_at)).where(
+                Job.owner == job.owner,
+                Job.repo == job.repo,
+                Job.head_sha == job.head_sha,
+                Job.trigger == "push",
+            )
+        )
+    if first is not None and first.tzinfo is None:  # min() bypasses the column's type on SQLite
+        first = datetime.fromisoformat(str(first)).replace(tzinfo=job.received_at.tzinfo)
+    return min(first, job.received_at) if first is not None else job.received_at
+
+
+async def newer_push(sessions: async_sessionmaker, job: Job) -> str | None:
+    """The commit of a newer push to the same branch that is graded or will be: it supersedes
+    `job` while `job` still waits. None when there is none."""
+    graded = select(Submission.id).where(Submission.job_id == Job.id).exists()
+    async with sessions() as session:
+        return await session.scalar(
+            select(Job.head_sha)
+            .where(
+                Job.owner == job.owner,
+                Job.repo == job.repo,
+                Job.ref == job.ref,
+                Job.trigger == "push",
+                Job.id > job.id,
+                or_(
+                    Job.state.in_([str(JobState.QUEUED), str(JobState.RUNNING)]),
+                    and_(Job.state == str(JobState.DONE), graded),
+                ),
+            )
+            .order_by(Job.id.desc())
+            .limit(1)
+        )
+
+
+async def claim_reveal(sessions: async_sessionmaker, *, lease_s: float) -> Submission | None:
+    """A graded run whose reveal moment has passed, held for `lease_s` while it is re-rendered;
+    None when there is none. A worker that dies mid-reveal lets the lease lapse."""
+    now = utcnow()
+    candidate = (
+        select(Submission.id)
+        .where(
+            Submission.reveal_at <= now,
+            Submission.revealed_at.is_(None),
+            or_(Submission.reveal_lease_until.is_(None), Submission.reveal_lease_until < now),
+        )
+        .order_by(Submission.reveal_at, Submission.id)
+        .limit(1)
+    )
+    async with sessions() as session:
+        if await session.scalar(candidate) is None:
+            return None
+    async with write_session(sessions) as session:
+        if session.bind.dialect.name == "postgresql":
+            candidate = candidate.with_for_update(skip_locked=True)
+        result = await session.execute(
+            update(Submission)
+            .where(Submission.id == candidate.scalar_subquery())
+            .values(reveal_lease_until=now + timedelta(seconds=lease_s))
+            .returning(Submission)
+            .execution_options(synchronize_session=False)
+        )
+        return result.scalars().first()
+
+
+async def revealed(sessions: async_sessionmaker, submission_id: int, level: str) -> None:
+    async with write_session(sessions) as session:
+        await session.execute(
+            update(Submission)
+            .where(Submission.id == submission_id)
+            .values(revealed_at=utcnow(), reveal_lease_until=None, level=level)
+        )

@@ -252,6 +252,17 @@ def render_not_graded(title: str, summary: str) -> CheckRunReport:
     return CheckRunReport(Conclusion.NEUTRAL, md.one_line(title, MAX_TITLE_CHARS), str(budget))
 
 
+def render_superseded(newer_sha: str) -> CheckRunReport:
+    """`skipped`: a push that waited while a newer push to its branch came in."""
+    short = md.inline(newer_sha[:7], 40)
+    return CheckRunReport(
+        Conclusion.SKIPPED,
+        f"Superseded by {short}",
+        f"A newer push to this branch ({short}) is graded instead, so this commit was not "
+        "graded. Only the newest of several waiting pushes is graded.",
+    )
+
+
 def render_queued(position: int | None = None) -> dict:
     where = f"position {position}" if position else "position unknown"
     return {"title": f"Queued — {where}", "summary": "Waiting for a free grader."}

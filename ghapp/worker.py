@@ -1,10 +1,14 @@
 """The worker: takes jobs from the queue and carries each through to a completed check run.
 
 Two phases, each with its own slots so a long grading run never delays a fresh push's "queued":
-- intake (state received): read the repo's config at the pushed commit; no config → skipped,
-  nothing on GitHub; a bad config → an `action_required` check run; else a `queued` check run.
-- grading (state queued, or running with a lapsed lease): `in_progress`, download the commit,
-  grade it in the sandbox, store the full Outcome, complete the check run.
+- intake (state received): read the policy (org and repo files); none → skipped, nothing on
+  GitHub; a bad one → an `action_required` check run. A push the policy does not grade (a branch
+  not graded, after the deadline, over the daily limit) → a `neutral` check run saying why and
+  when grading resumes; else a `queued` check run.
+- grading (state queued, or running with a lapsed lease): a push superseded by a newer one to
+  its branch → `skipped`; else `in_progress`, download the commit, grade it in the sandbox,
+  store the full Outcome, complete the check run at the visibility the policy allows now.
+- reveal: once the deadline passes, runs graded before it are shown at the `after_due` level.
 A job is held under a lease renewed while work goes on; a crashed worker's job is taken again.
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fnmatch
 import logging
 import os
 import shutil
@@ -20,20 +25,33 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from ghapp import markdown as md
 from ghapp import queue
-from ghapp.config import AssignmentConfig, ConfigError, load_file
+from ghapp.config import AssignmentConfig, ConfigError
+from ghapp.configs import CONFIG_PATH, ORG_CONFIG_REPO, ConfigReader
 from ghapp.db import write_session
+from ghapp.deadline import (
+    Standing,
+    day_window,
+    describe,
+    judge,
+    penalized,
+    reveal_moment,
+    show,
+    shown_at,
+)
 from ghapp.events import RERUN_ACTION
 from ghapp.github import DownloadTooLarge, GitHubApp, InstallationClient
 from ghapp.models import Job, JobState, Submission, utcnow
-from ghapp.policy import Resolution, resolve
 from ghapp.report import (
     CheckRunReport,
+    Lateness,
     render_error_report,
     render_in_progress,
     render_not_graded,
     render_queued,
     render_report,
+    render_superseded,
 )
 from runner.grade import grade_async
 from runner.outcome import ErrorKind, Outcome
@@ -41,8 +59,6 @@ from runner.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
 
-CONFIG_PATH = ".github/pushgrade.yml"
-ORG_CONFIG_REPO = ".github"  # the org-level file lives in the org's .github repository
 CHECK_NAME = "pushgrade"
 RERUN_BUTTON = {
     "label": "Re-run",
@@ -51,6 +67,7 @@ RERUN_BUTTON = {
 }
 MAX_ATTEMPTS = 6  # claims across both phases before a job is given up
 ARCHIVE_CAP = 200 * 1024 * 1024
+ROLE_TTL_S = 300.0  # how long an org role (teacher or not) is trusted
 
 
 def worker_name() -> str:
@@ -80,6 +97,8 @@ class Worker:
         self.poll_s = poll_s
         self.public_url = public_url.rstrip("/")
         self.name = name or worker_name()
+        self.configs = ConfigReader()
+        self._roles: dict[tuple[int, str, str], tuple[float, bool]] = {}
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -94,6 +113,7 @@ class Worker:
             self._loop(stop, (JobState.QUEUED, JobState.RUNNING), self._grade)
             for _ in range(self.slots)
         ]
+        loops.append(self._reveals(stop))
         tasks = [asyncio.create_task(loop) for loop in loops]
         try:
             await asyncio.gather(*tasks)
@@ -171,7 +191,7 @@ class Worker:
             await self._complete(job, self.github.installation(job.installation_id), report)
         await self._finish(job, JobState.FAILED, f"gave up after {job.attempts} attempts: {reason}")
 
-    async def _finish(self, job: Job, state: JobState, note: str) -> None:
+    async def _finish(self, job: Job, state: JobState, note: str, **values) -> None:
         """The job's last word: its final state, and a note for the teacher."""
         await queue.transition(
             self.sessions,
@@ -180,6 +200,7 @@ class Worker:
             state=state,
             finished_at=utcnow(),
             note=note[:2000],
+            **values,
         )
 
     # -- intake -----------------------------------------------------------------------------------
@@ -187,7 +208,7 @@ class Worker:
     async def _intake(self, job: Job) -> None:
         gh = self.github.installation(job.installation_id)
         try:
-            resolution = await self._policy(job, gh)
+            resolution = await self.configs.resolution(gh, job.owner, job.repo, job.head_sha)
         except ConfigError as err:
             # A repo file is the student's own; an org file's details are the teacher's.
             mine = err.file == CONFIG_PATH
@@ -206,6 +227,15 @@ class Worker:
             return
         config = resolution.config
         job.config = config.model_dump(mode="json")
+        # For the teacher: what the repo file tried to change and could not.
+        locked = "; ".join(resolution.locked_overrides)
+        refusal = await self._refusal(job, gh, config)
+        if refusal is not None:
+            title, summary, why = refusal
+            await self._complete(job, gh, render_not_graded(title, summary))
+            note = "; ".join(filter(None, [f"not graded: {why}", locked]))
+            await self._finish(job, JobState.DONE, note, config=job.config, timing=job.timing)
+            return
         await self._write(job, gh, {"status": "queued", "output": render_queued()})
         await queue.transition(
             self.sessions,
@@ -213,23 +243,70 @@ class Worker:
             worker=self.name,
             state=JobState.QUEUED,
             config=job.config,
+            timing=job.timing,
             check_run_id=job.check_run_id,
-            # For the teacher: what the repo file tried to change and could not.
-            note="; ".join(resolution.locked_overrides)[:2000],
+            note=locked[:2000],
         )
         self.wake()
 
-    async def _policy(self, job: Job, gh: InstallationClient) -> Resolution | None:
-        """The org file (the org's .github repository, default branch) merged with the repo's
-        file at the pushed commit; None when neither exists."""
-        org_raw = await gh.file(job.owner, ORG_CONFIG_REPO, CONFIG_PATH, None)
-        repo_raw = await gh.file(job.owner, job.repo, CONFIG_PATH, job.head_sha)
-        if org_raw is None and repo_raw is None:
-            return None
-        org_file = f"{job.owner}/{ORG_CONFIG_REPO}/{CONFIG_PATH}"
-        org = load_file(org_raw, file=org_file, org=True) if org_raw is not None else None
-        repo = load_file(repo_raw, file=CONFIG_PATH) if repo_raw is not None else None
-        return resolve(job.repo, org=org, repo=repo)
+    async def _refusal(
+        self, job: Job, gh: InstallationClient, config: AssignmentConfig
+    ) -> tuple[str, str, str] | None:
+        """Why the policy does not grade this push — (title, summary for the student, note for
+        the teacher) — or None when it is to be graded. Sets `job.timing`."""
+        branch = (job.ref or "").removeprefix("refs/heads/")
+        graded = config.branches or ((job.default_branch,) if job.default_branch else None)
+        if job.trigger == "push" and graded and not _any_match(branch, graded):
+            names = ", ".join(f"`{md.inline(name, 100)}`" for name in graded)
+            return (
+                "Not graded: this branch is not graded",
+                f"Pushes to `{md.inline(branch, 100)}` are not graded for this assignment. "
+                f"Pushes to {names} are.",
+                f"branch {branch} is not graded",
+            )
+        timing = judge(config, await queue.pushed_at(self.sessions, job))
+        job.timing = timing.standing.value
+        if timing.standing is Standing.CLOSED:
+            return ("Not graded: after the deadline", timing.why, timing.why)
+        limit = config.max_graded_per_day
+        if limit is not None and await self._counts(job, gh):
+            window = day_window(config, job.received_at)
+            graded_today = await queue.admit(
+                self.sessions,
+                job.id,
+                worker=self.name,
+                owner=job.owner,
+                repo=job.repo,
+                window=window,
+                limit=limit,
+            )
+            if graded_today is not None:
+                return (
+                    "Not graded: daily limit reached",
+                    f"This assignment grades at most {limit} push{'es' if limit > 1 else ''} "
+                    f"a day, and this repository has had {graded_today} graded today. "
+                    f"Grading resumes at {show(window[1])}: push again after that. "
+                    "Your teacher can still have this commit graded.",
+                    f"the daily limit of {limit} was reached",
+                )
+        return None
+
+    async def _counts(self, job: Job, gh: InstallationClient) -> bool:
+        """Whether the job counts against the daily limit: a teacher's re-run does not."""
+        if job.trigger == "push" or not job.sender:
+            return True
+        return not await self._is_teacher(gh, job.owner, job.sender)
+
+    async def _is_teacher(self, gh: InstallationClient, owner: str, login: str) -> bool:
+        if login.lower() == owner.lower():  # the account's own owner (a user installation)
+            return True
+        key = (gh.installation_id, owner.lower(), login.lower())
+        cached = self._roles.get(key)
+        if cached is not None and cached[0] > asyncio.get_running_loop().time():
+            return cached[1]
+        teacher = await gh.org_role(owner, login) == "admin"
+        self._roles[key] = (asyncio.get_running_loop().time() + ROLE_TTL_S, teacher)
+        return teacher
 
     async def _write(self, job: Job, gh: InstallationClient, body: dict) -> None:
         """Create the job's one check run with `body`, or update it to `body`. After a crash
@@ -261,6 +338,12 @@ class Worker:
     async def _grade(self, job: Job) -> None:
         gh = self.github.installation(job.installation_id)
         config = AssignmentConfig.model_validate(job.config or {})
+        if job.trigger == "push" and job.ref:
+            newer = await queue.newer_push(self.sessions, job)
+            if newer is not None:
+                await self._complete(job, gh, render_superseded(newer), rerun=False)
+                await self._finish(job, JobState.SKIPPED, f"superseded by {newer}")
+                return
         started = utcnow()
         await queue.transition(
             self.sessions,
@@ -288,8 +371,19 @@ class Worker:
                 outcome = await grade_async(archive, config.sandbox_spec(), sandbox=self.sandbox)
         finally:
             await asyncio.to_thread(shutil.rmtree, scratch, True)
-        report = render_report(outcome, visibility=config.visibility)
+        late = await self._lateness(job, config)
+        level, after_due = shown_at(config, utcnow())
+        report = render_report(outcome, visibility=level, after_due=after_due, late=late)
         await self._complete(job, gh, report)
+        # Shown less now than after the deadline: the run is re-rendered then (see _reveals).
+        reveal_at = reveal_moment(config)
+        if after_due or reveal_at is None:
+            reveal_at = None
+        else:
+            later, _ = shown_at(config, reveal_at)
+            if render_report(outcome, visibility=later, after_due=True, late=late) == report:
+                reveal_at = None
+        penalty = late.penalty if late else 0.0
         async with write_session(self.sessions) as session:
             session.add(
                 Submission(
@@ -299,30 +393,86 @@ class Worker:
                     head_sha=job.head_sha,
                     status=outcome.status.value,
                     conclusion=report.conclusion,
-                    score=outcome.score,
+                    score=penalized(outcome.score, penalty),
                     max_score=outcome.max_score,
                     outcome=outcome.model_dump(mode="json"),
+                    late=late is not None,
+                    penalty=penalty,
+                    level=level.value,
+                    reveal_at=reveal_at,
                 )
             )
         # Keep what intake noted (locked fields the repo file tried to change) beside the reason.
         await self._finish(job, JobState.DONE, "; ".join(filter(None, [job.note, outcome.reason])))
 
-    async def _complete(self, job: Job, gh: InstallationClient, report: CheckRunReport) -> None:
+    async def _lateness(self, job: Job, config: AssignmentConfig) -> Lateness | None:
+        timing = judge(config, await queue.pushed_at(self.sessions, job))
+        if timing.standing is not Standing.LATE or config.due is None:
+            return None
+        return Lateness(describe(timing.late_by), show(config.due), timing.penalty)
+
+    async def _complete(
+        self,
+        job: Job,
+        gh: InstallationClient,
+        report: CheckRunReport,
+        *,
+        rerun: bool = True,
+        revealing: bool = False,
+    ) -> None:
         batches = report.annotation_batches() or [()]
         body = {
             "status": "completed",
             "conclusion": report.conclusion,
-            "completed_at": _iso(utcnow()),
             "output": report.output(batches[0]),
         }
+        if not revealing:  # a reveal changes what is shown, not when grading finished
+            body["completed_at"] = _iso(utcnow())
         if report.conclusion == "action_required":
             body["details_url"] = f"{self.public_url}/jobs/{job.id}"
-        body["actions"] = [RERUN_BUTTON]
+        if rerun:
+            body["actions"] = [RERUN_BUTTON]
         await self._write(job, gh, body)
         for batch in batches[1:]:  # GitHub takes 50 annotations per request; the rest follow
             await gh.update_check_run(
                 job.owner, job.repo, job.check_run_id, {"output": report.output(batch)}
             )
+
+    # -- reveal ----------------------------------------------------------------------------------
+
+    async def _reveals(self, stop: asyncio.Event) -> None:
+        """Re-render runs graded before their deadline once it passes, each once, durably: the
+        moment is stored with the submission, and a reveal is claimed under a lease."""
+        while not stop.is_set():
+            try:
+                submission = await queue.claim_reveal(self.sessions, lease_s=self.lease_s)
+                if submission is not None:
+                    await self._reveal(submission)
+                    continue
+            except Exception:
+                log.exception("revealing a graded run failed; it is tried again later")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.poll_s)
+
+    async def _reveal(self, submission: Submission) -> None:
+        async with self.sessions() as session:
+            job = await session.get(Job, submission.job_id)
+        if job is None or job.check_run_id is None or not job.config:
+            await queue.revealed(self.sessions, submission.id, submission.level or "")
+            return
+        config = AssignmentConfig.model_validate(job.config)
+        outcome = Outcome.model_validate(submission.outcome)
+        level, after_due = shown_at(config, utcnow())
+        late = await self._lateness(job, config)
+        report = render_report(outcome, visibility=level, after_due=after_due, late=late)
+        gh = self.github.installation(job.installation_id)
+        await self._complete(job, gh, report, revealing=True)
+        await queue.revealed(self.sessions, submission.id, level.value)
+        log.info("%s/%s@%s revealed at %s", job.owner, job.repo, job.head_sha[:7], level.value)
+
+
+def _any_match(name: str, globs: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(name, glob) for glob in globs)
 
 
 def _iso(moment) -> str:
