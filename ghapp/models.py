@@ -123,6 +123,11 @@ class Job(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     config: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # The assignment that applies (its name in the config file), once intake has read it.
+    assignment: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # A teacher asked to stop it: the worker holding it (or the next to claim it) ends it
+    # with a `cancelled` check run.
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
     # Set at intake: on_time, late or closed (after the deadline and not graded), by the policy.
     timing: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # Counts against the repo's max_graded_per_day (a student's push or re-run, not a teacher's).

@@ -331,3 +331,52 @@ async def revealed(sessions: async_sessionmaker, submission_id: int, level: str)
             .where(Submission.id == submission_id)
             .values(revealed_at=utcnow(), reveal_lease_until=None, level=level)
         )
+
+
+# -- a teacher's requests (the dashboard) ------------------------------------------------------
+
+_UNFINISHED = (JobState.RECEIVED, JobState.QUEUED, JobState.RUNNING)
+
+
+async def request_cancel(sessions: async_sessionmaker, job_id: int, *, by: str) -> bool:
+    """Ask for a job to stop. The worker holding it, or the next to claim it, ends it with a
+    `cancelled` check run. False when the job has already finished (or does not exist)."""
+    async with write_session(sessions) as session:
+        result = await session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.state.in_([str(s) for s in _UNFINISHED]))
+            .values(cancel_requested=True, note=f"cancel requested by {by}"[:2000])
+        )
+        return result.rowcount == 1
+
+
+async def cancel_requested(sessions: async_sessionmaker, job_id: int) -> bool:
+    async with sessions() as session:
+        return bool(await session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+
+
+async def request_regrade(sessions: async_sessionmaker, job_id: int, *, by: str) -> int | None:
+    """Grade a job's commit again, as a new job asked for by `by` (a teacher, so it does not
+    count against the daily limit). The new job's id; None when there is no such job."""
+    async with write_session(sessions) as session:
+        old = await session.get(Job, job_id)
+        if old is None:
+            return None
+        new = Job(
+            state=JobState.RECEIVED,
+            trigger="dashboard",
+            installation_id=old.installation_id,
+            repository_id=old.repository_id,
+            owner=old.owner,
+            repo=old.repo,
+            head_sha=old.head_sha,
+            ref=old.ref,
+            default_branch=old.default_branch,
+            sender=by,
+            received_at=utcnow(),
+            attempts=0,
+            note="",
+        )
+        session.add(new)
+        await session.flush()
+        return new.id

@@ -263,6 +263,14 @@ def render_superseded(newer_sha: str) -> CheckRunReport:
     )
 
 
+def render_cancelled() -> CheckRunReport:
+    return CheckRunReport(
+        Conclusion.CANCELLED,
+        "Cancelled by a teacher",
+        "A teacher stopped grading this commit. Push again, or ask your teacher, to be graded.",
+    )
+
+
 def render_queued(position: int | None = None) -> dict:
     where = f"position {position}" if position else "position unknown"
     return {"title": f"Queued — {where}", "summary": "Waiting for a free grader."}

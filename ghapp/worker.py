@@ -46,6 +46,7 @@ from ghapp.models import Job, JobState, Submission, utcnow
 from ghapp.report import (
     CheckRunReport,
     Lateness,
+    render_cancelled,
     render_error_report,
     render_in_progress,
     render_not_graded,
@@ -145,12 +146,18 @@ class Worker:
             # Its workers died every time (killed, out of memory) before they could say why.
             await self._give_up(job, "every worker that took it stopped before finishing")
             return
+        if job.cancel_requested:
+            await self._cancelled(job)
+            return
         renewer = asyncio.create_task(self._renew(job, asyncio.current_task()))
         try:
             await handle(job)
         except asyncio.CancelledError:
-            if renewer.done() and renewer.result() is False:
+            if renewer.done() and renewer.result() == "lost":
                 log.warning("job %s: lease lost to another worker; stopped", job.id)
+                return
+            if renewer.done() and renewer.result() == "cancel":
+                await self._cancelled(job)
                 return
             raise
         except Exception as err:
@@ -159,12 +166,25 @@ class Worker:
         finally:
             renewer.cancel()
 
-    async def _renew(self, job: Job, work: asyncio.Task) -> bool:
+    async def _renew(self, job: Job, work: asyncio.Task) -> str:
+        """Keep the lease while the work goes on; stop the work when the lease is lost ("lost")
+        or a teacher asked to cancel the job ("cancel")."""
         while True:
-            await asyncio.sleep(self.lease_s / 3)
+            await asyncio.sleep(min(self.lease_s / 3, self.poll_s * 2))
             if not await queue.renew(self.sessions, job.id, worker=self.name, lease_s=self.lease_s):
                 work.cancel()
-                return False
+                return "lost"
+            if await queue.cancel_requested(self.sessions, job.id):
+                work.cancel()
+                return "cancel"
+
+    async def _cancelled(self, job: Job) -> None:
+        """A teacher cancelled the job: its check run, if it has one, says so."""
+        if job.check_run_id is not None or job.attempts > 1:
+            gh = self.github.installation(job.installation_id)
+            with contextlib.suppress(Exception):
+                await self._complete(job, gh, render_cancelled())
+        await self._finish(job, JobState.CANCELLED, None)  # the note says who asked
 
     async def _retry_later(self, job: Job, err: Exception) -> None:
         if job.attempts >= MAX_ATTEMPTS:
@@ -191,16 +211,13 @@ class Worker:
             await self._complete(job, self.github.installation(job.installation_id), report)
         await self._finish(job, JobState.FAILED, f"gave up after {job.attempts} attempts: {reason}")
 
-    async def _finish(self, job: Job, state: JobState, note: str, **values) -> None:
-        """The job's last word: its final state, and a note for the teacher."""
+    async def _finish(self, job: Job, state: JobState, note: str | None, **values) -> None:
+        """The job's last word: its final state, and a note for the teacher (None: keep the
+        note it has)."""
+        if note is not None:
+            values["note"] = note[:2000]
         await queue.transition(
-            self.sessions,
-            job.id,
-            worker=self.name,
-            state=state,
-            finished_at=utcnow(),
-            note=note[:2000],
-            **values,
+            self.sessions, job.id, worker=self.name, state=state, finished_at=utcnow(), **values
         )
 
     # -- intake -----------------------------------------------------------------------------------
@@ -234,7 +251,14 @@ class Worker:
             title, summary, why = refusal
             await self._complete(job, gh, render_not_graded(title, summary))
             note = "; ".join(filter(None, [f"not graded: {why}", locked]))
-            await self._finish(job, JobState.DONE, note, config=job.config, timing=job.timing)
+            await self._finish(
+                job,
+                JobState.DONE,
+                note,
+                config=job.config,
+                timing=job.timing,
+                assignment=resolution.assignment_name,
+            )
             return
         await self._write(job, gh, {"status": "queued", "output": render_queued()})
         await queue.transition(
@@ -244,6 +268,7 @@ class Worker:
             state=JobState.QUEUED,
             config=job.config,
             timing=job.timing,
+            assignment=resolution.assignment_name,
             check_run_id=job.check_run_id,
             note=locked[:2000],
         )
@@ -293,6 +318,8 @@ class Worker:
 
     async def _counts(self, job: Job, gh: InstallationClient) -> bool:
         """Whether the job counts against the daily limit: a teacher's re-run does not."""
+        if job.trigger == "dashboard":  # only teachers reach the dashboard's buttons
+            return False
         if job.trigger == "push" or not job.sender:
             return True
         return not await self._is_teacher(gh, job.owner, job.sender)

@@ -248,3 +248,29 @@ async def test_the_org_file_is_read_once_and_equal_files_are_parsed_once(sim, ap
     org_reads = [r for r in sim.requests if r.path.startswith(f"/repos/{ORG}/.github/contents")]
     assert len(org_reads) == 1
     assert app.worker.configs.parses == 2  # the org file, and the one repo file they share
+
+
+async def test_a_reveal_due_while_pushgrade_was_down_happens_when_it_is_back(
+    sim, tmp_path, sandbox, example_grader
+):
+    settings = settings_for(sim, tmp_path)
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=6)
+    new_repo(
+        sim, "hw1-lu", example_grader, due=due.isoformat(), visibility="score", after_due="full"
+    )
+    async with running(settings, sandbox=sandbox, poll_s=0.5) as first:
+        sim.webhook_url = f"{first.url}/webhooks/github"
+        sha = await sim.push(ORG, "hw1-lu", {"calc.py": FAILING})
+        run = await completed(sim, "hw1-lu", sha)
+        await settled_jobs(first, "hw1-lu")
+    assert datetime.now(UTC) < due, "graded too slowly for this test's deadline"
+    await asyncio.sleep((due - datetime.now(UTC)).total_seconds() + 0.5)
+    assert not sim.check_run(run["id"])["output"].get("text")  # nobody was there to reveal it
+    async with running(settings, sandbox=sandbox, poll_s=0.5) as second:
+        for _ in range(60):
+            if sim.check_run(run["id"])["output"].get("text"):
+                break
+            await asyncio.sleep(0.25)
+        [graded] = await submissions(second, "hw1-lu")
+    assert "assert" in sim.check_run(run["id"])["output"]["text"]
+    assert graded.revealed_at is not None and graded.level == "full"

@@ -5,7 +5,8 @@ Revises: 0001
 Create Date: 2026-11-25 01:10:00
 
 Jobs learn the repo's default branch and who pushed (branch filter, teachers' re-runs), their
-deadline standing and whether they count against the daily limit; submissions their late
+assignment, a teacher's request to cancel, their deadline standing and whether they count
+against the daily limit; submissions their late
 penalty, the level they were shown at and when they are to be revealed.
 """
 
@@ -24,6 +25,10 @@ def upgrade() -> None:
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("default_branch", sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column("sender", sa.String(length=255), nullable=True))
+        batch_op.add_column(sa.Column("assignment", sa.String(length=100), nullable=True))
+        batch_op.add_column(
+            sa.Column("cancel_requested", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
         batch_op.add_column(sa.Column("timing", sa.String(length=16), nullable=True))
         batch_op.add_column(
             sa.Column("counted", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -59,5 +64,7 @@ def downgrade() -> None:
             batch_op.drop_column(column)
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_index("ix_jobs_repo_received")
-        for column in ("counted", "timing", "sender", "default_branch"):
+        for column in (
+            "counted", "timing", "cancel_requested", "assignment", "sender", "default_branch",
+        ):  # fmt: skip
             batch_op.drop_column(column)
