@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ghapp.config import (
     SHORT_FORM_NAME,
@@ -400,3 +403,39 @@ def test_check_config_reports_what_contradicts_only_once_merged(files, capsys):
 def test_check_config_on_a_missing_file_is_a_usage_error(files, capsys):
     assert main(["check-config", str(files / "nope.yml")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+_STUDENT_EDITS = st.fixed_dictionaries(
+    {},
+    optional={
+        "image": st.sampled_from(["evil:1", "ghcr.io/cs101/hw1-grader:2026"]),
+        "timeout": st.floats(min_value=1, max_value=3600),
+        "limits": st.fixed_dictionaries(
+            {}, optional={"memory": st.sampled_from(["64m", "8g"]), "cpus": st.just(8)}
+        ),
+        "network": st.booleans(),
+        "runtime": st.sampled_from(["runc", "runsc"]),
+        "run_as_root": st.booleans(),
+        "visibility": st.sampled_from(["hidden", "score", "tests", "full"]),
+        "after_due": st.sampled_from(["full"]),
+        "due": st.sampled_from(["2000-01-01T00:00:00Z", "2099-01-01T00:00:00Z"]),
+        "late": st.sampled_from([None, {"policy": "grade"}, {"penalty_per_day": 0.0}]),
+        "max_graded_per_day": st.integers(1, 1000),
+        "branches": st.sampled_from([["main"], ["*"]]),
+        "check_name": st.sampled_from(["mine"]),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_STUDENT_EDITS)
+def test_whatever_a_student_writes_only_branches_and_the_check_name_change(edits):
+    """The security property of the org lock, for any repo file a student can write."""
+    try:
+        student = repo(yaml.safe_dump(edits)) if edits else None
+    except ConfigError:
+        return  # an invalid repo file is refused outright (action_required), not merged
+    alone = resolve("hw1-alice", org=org(), repo=None).config
+    merged = resolve("hw1-alice", org=org(), repo=student).config
+    free = {"branches", "check_name"}
+    assert merged.model_dump(exclude=free) == alone.model_dump(exclude=free)
