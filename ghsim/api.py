@@ -6,13 +6,14 @@ import asyncio
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from ghsim.auth import AuthError, looks_like_jwt, verify_app_jwt
+from ghsim.limits import Admission, Refusal, content_generating
 from ghsim.state import IssuedToken, RecordedRequest, Repo
 
 if TYPE_CHECKING:
@@ -21,7 +22,11 @@ if TYPE_CHECKING:
 SIM: web.AppKey[GitHubSimulator] = web.AppKey("sim")
 INSTALLATION_ID = web.RequestKey("installation_id", int)
 APP_AUTH = web.RequestKey("app_auth", bool)
+RECORDED = web.RequestKey("recorded", RecordedRequest)
 DOCS = "https://docs.github.com/rest"
+SECONDARY_DOCS = (
+    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
+)
 RATE_LIMIT = 5000
 _WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
 
@@ -101,7 +106,58 @@ async def _body_for_record(request: web.Request) -> Any:
 
 @web.middleware
 async def github_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Faults first, then the handler; errors become GitHub's JSON; every request is recorded."""
+    """Secondary rate limits (when set) first, then faults, then the handler; errors become
+    GitHub's JSON; every request is recorded, refused ones too."""
+    sim = request.app[SIM]
+    limits = sim.secondary_limits
+    installation_id = _token_installation(request) if limits is not None else None
+    if limits is None or installation_id is None:
+        return await _answer(request, handler)
+    verdict = limits.admit(installation_id, write=content_generating(request.method, request.path))
+    if isinstance(verdict, Refusal):
+        request[INSTALLATION_ID] = installation_id
+        response = _secondary_limit_refusal(verdict, limits.status)
+        _rate_headers(request, response)
+        record = await _record(request, response)
+        sim.limit_refusals.setdefault(installation_id, []).append(replace(verdict, request=record))
+        return response
+    admission: Admission = verdict
+    try:
+        return await _answer(request, handler)
+    finally:
+        limits.release(admission, request.get(RECORDED))
+
+
+def _token_installation(request: web.Request) -> int | None:
+    """The installation whose valid token the request carries (never raises: the handler
+    answers bad credentials itself)."""
+    sim = request.app[SIM]
+    token = credential(request)
+    issued = sim.world.tokens.get(token) if token is not None else None
+    if issued is None or not issued.valid(time.time()):
+        return None
+    return issued.installation_id if issued.installation_id in sim.world.installations else None
+
+
+def _secondary_limit_refusal(refusal: Refusal, status: int) -> web.Response:
+    request_id = uuid.uuid4().hex[:20].upper()
+    if refusal.limit == "concurrent":
+        reason = "Please wait a few minutes before you try again."
+    else:
+        reason = (
+            "You have been temporarily blocked from content creation. Please retry your "
+            "request again later."
+        )
+    return ApiError(
+        status,
+        f"You have exceeded a secondary rate limit. {reason} If you reach out to GitHub "
+        f"Support for help, please include the request ID {request_id}.",
+        headers={"retry-after": str(refusal.retry_after), "X-GitHub-Request-Id": request_id},
+        docs=SECONDARY_DOCS,
+    ).response()
+
+
+async def _answer(request: web.Request, handler: Any) -> web.StreamResponse:
     sim = request.app[SIM]
     fault = sim.fault
     response: web.StreamResponse
@@ -123,6 +179,14 @@ async def github_middleware(request: web.Request, handler: Any) -> web.StreamRes
         response = not_found().response()
     except web.HTTPMethodNotAllowed:
         response = ApiError(404, "Not Found").response()
+    _rate_headers(request, response)
+    await _record(request, response)
+    return response
+
+
+def _rate_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """GitHub's usual headers, with the primary rate limit of the installation's token."""
+    sim = request.app[SIM]
     response.headers.setdefault("X-GitHub-Request-Id", uuid.uuid4().hex[:20].upper())
     response.headers.setdefault("X-GitHub-Api-Version-Selected", "2022-11-28")
     installation_id = request.get(INSTALLATION_ID)
@@ -137,24 +201,23 @@ async def github_middleware(request: web.Request, handler: Any) -> web.StreamRes
                 "x-ratelimit-resource": "core",
             }
         )
-    await _record(request, response)
-    return response
 
 
-async def _record(request: web.Request, response: web.StreamResponse) -> None:
+async def _record(request: web.Request, response: web.StreamResponse) -> RecordedRequest:
     sim = request.app[SIM]
-    sim.requests.append(
-        RecordedRequest(
-            method=request.method,
-            path=request.path,
-            query=dict(request.query),
-            status=response.status,
-            installation_id=request.get(INSTALLATION_ID),
-            app_auth=bool(request.get(APP_AUTH)),
-            body=await _body_for_record(request),
-            at=time.time(),
-        )
+    record = RecordedRequest(
+        method=request.method,
+        path=request.path,
+        query=dict(request.query),
+        status=response.status,
+        installation_id=request.get(INSTALLATION_ID),
+        app_auth=bool(request.get(APP_AUTH)),
+        body=await _body_for_record(request),
+        at=time.time(),
     )
+    sim.requests.append(record)
+    request[RECORDED] = record
+    return record
 
 
 def credential(request: web.Request) -> str | None:

@@ -18,6 +18,7 @@ from ghsim.auth import generate_private_key, public_key_of
 from ghsim.check_controls import CheckRunControls
 from ghsim.gitobj import ZERO_SHA
 from ghsim.installing import InstallationControls
+from ghsim.limits import Refusal, SecondaryLimits, Window
 from ghsim.shapes import Urls
 from ghsim.state import RecordedRequest, Repo, World
 from ghsim.webhooks import Delivery
@@ -60,6 +61,8 @@ class GitHubSimulator(InstallationControls, CheckRunControls):
         self.deliveries: list[Delivery] = []
         self.requests: list[RecordedRequest] = []
         self.fault: Fault | None = None
+        self.secondary_limits: SecondaryLimits | None = None
+        self.limit_refusals: dict[int, list[Refusal]] = {}  # per installation, oldest first
         # Drives fault injection and token shapes only; tokens' secret parts come from `secrets`.
         self.rng = random.Random(seed)  # noqa: S311
         self.rate_used: dict[int, int] = {}
@@ -353,3 +356,41 @@ class GitHubSimulator(InstallationControls, CheckRunControls):
 
     def clear_fault(self) -> None:
         self.fault = None
+
+    def set_secondary_limits(
+        self,
+        *,
+        per_minute: int = 80,
+        per_hour: int = 500,
+        concurrent: int = 100,
+        clock_scale: float = 1.0,
+        status: int = 403,
+    ) -> SecondaryLimits:
+        """Enforce GitHub's secondary rate limits per installation token (see `ghsim.limits`):
+        at most `per_minute` / `per_hour` accepted writes in sliding windows and `concurrent`
+        requests in flight; past one, `status` (403 or 429) with `retry-after` in real seconds,
+        and nothing changes. `clock_scale` compresses time: at 60 a minute lasts a second.
+        Writes already accepted still count. Independent of `set_fault`; off by default."""
+        limits = SecondaryLimits(
+            per_minute=per_minute,
+            per_hour=per_hour,
+            concurrent=concurrent,
+            clock_scale=clock_scale,
+            status=status,
+        )
+        limits.seed(self.writes())
+        self.secondary_limits = limits
+        return limits
+
+    def clear_secondary_limits(self) -> None:
+        self.secondary_limits = None
+
+    def writes_in_window(
+        self, installation_id: int, window: Window = "minute"
+    ) -> list[RecordedRequest]:
+        """The installation's accepted writes answered in the last (scaled) minute or hour:
+        what the secondary limits count against it, in-flight writes aside."""
+        limits = self.secondary_limits
+        seconds = limits.seconds(window) if limits else SecondaryLimits().seconds(window)
+        cutoff = time.time() - seconds
+        return [r for r in self.writes(installation_id) if r.at > cutoff]
