@@ -98,3 +98,58 @@ def example_grader(build_image) -> str:
     dockerfile = (EXAMPLE / "grader" / "Dockerfile").read_text()
     dockerfile = dockerfile.replace("FROM python:3.11-slim", f"FROM {PYTHON}")
     return build_image(dockerfile, {"tests/test_calc.py": tests}, mode=0o644)
+
+
+# -- databases: one test, run on SQLite and on PostgreSQL ---------------------------------------
+
+PG_URL_VARIABLE = "PUSHGRADE_TEST_DATABASE_URL"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request, tmp_path):
+    """The URL of an empty database of this test's own: a file in tmp_path on SQLite; on
+    PostgreSQL a database created for it (and dropped after it) on the server that
+    PUSHGRADE_TEST_DATABASE_URL names, which `./dev test` starts. Without that variable the
+    PostgreSQL case skips, except under CI, where it fails."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    import uuid
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    server = os.environ.get(PG_URL_VARIABLE)
+    if not server:
+        message = f"{PG_URL_VARIABLE} is not set: no PostgreSQL to test on (./dev test starts one)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    url = make_url(server)
+    try:
+        admin = await asyncpg.connect(
+            url.set(drivername="postgresql").render_as_string(hide_password=False), timeout=10
+        )
+    except (OSError, TimeoutError, asyncpg.PostgresError) as err:
+        pytest.fail(f"the PostgreSQL that {PG_URL_VARIABLE} names does not answer: {err!r}")
+    # A database per test, not a cleared shared one: tests (and two runs at once) cannot see
+    # each other's rows, and a test may open as many engines on it as it likes.
+    name = f"pushgrade_test_{uuid.uuid4().hex[:16]}"
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def db_sessions(db_url):
+    """A sessionmaker on a database migrated to the newest schema, by the project's own
+    ghapp.db helpers (make_engine, migrate, sessionmaker): on SQLite and on PostgreSQL."""
+    from ghapp.db import make_engine, migrate, sessionmaker
+
+    engine = make_engine(db_url)
+    await migrate(engine)
+    yield sessionmaker(engine)
+    await engine.dispose()
