@@ -109,8 +109,8 @@ PG_URL_VARIABLE = "PUSHGRADE_TEST_DATABASE_URL"
 async def db_url(request, tmp_path):
     """The URL of an empty database of this test's own: a file in tmp_path on SQLite; on
     PostgreSQL a database created for it (and dropped after it) on the server that
-    PUSHGRADE_TEST_DATABASE_URL names, which `./dev test` starts. Without that variable the
-    PostgreSQL case skips, except under CI, where it fails."""
+    PUSHGRADE_TEST_DATABASE_URL names (its role needs CREATEDB), which `./dev test` starts.
+    Without that variable the PostgreSQL case skips, except under CI, where it fails."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
         return
