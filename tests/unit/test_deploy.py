@@ -91,7 +91,8 @@ def test_every_pushgrade_variable_named_in_deploy_is_one_the_app_reads():
 
 def test_the_operators_guide_documents_every_setting():
     guide = (DEPLOY / "README.md").read_text()
-    assert sorted(n for n in settings_names() if n not in guide) == []
+    missing = sorted(n for n in settings_names() if n not in guide)
+    assert missing == [], f"add {missing} to the settings table in deploy/README.md"
 
 
 def test_no_private_key_or_password_is_written_anywhere_in_deploy():
