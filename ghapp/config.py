@@ -118,6 +118,22 @@ def _names(what: str, example: str) -> Any:
 Globs = Annotated[tuple[str, ...] | None, _names("glob", '"hw1-*"')]
 Branches = Annotated[tuple[str, ...] | None, _names("branch name", "[main]")]
 
+_TEAM_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+
+
+def _team_slugs(value: Any) -> tuple[str, ...] | None:
+    slugs = _names("team slug", "cs101-staff").func(value)
+    for slug in slugs or ():
+        if not _TEAM_SLUG.match(slug):
+            raise ValueError(
+                "a team's slug is its name in its URL: letters, digits, - and _ (cs101-staff)"
+            )
+    return slugs
+
+
+# Teams whose members are teachers of the org (besides its owners): the org file's `teachers:`.
+Teams = Annotated[tuple[str, ...] | None, BeforeValidator(_team_slugs)]
+
 
 def _one_value(value: Any) -> Any:
     # An enum's own error prints the value, and an alias bomb's list would take hours to print.
@@ -229,6 +245,8 @@ class PushgradeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     assignments: dict[str, AssignmentConfig] = Field(min_length=1)
+    # The org file only: team slugs whose members see the dashboard as the org's owners do.
+    teachers: Teams = None
     _file: str = PrivateAttr(".github/pushgrade.yml")
 
     @field_validator("assignments", mode="before")
@@ -245,6 +263,7 @@ class PushgradeConfig(BaseModel):
         return self._file
 
 
+_FULL_FORM_KEYS = ("assignments", "teachers")
 _ASSIGNMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 SHORT_FORM_NAME = "default"  # the one assignment of a short-form file
 
@@ -279,9 +298,17 @@ def load_file(
     context = {"image_optional": True}
     if "assignments" in data:
         prefix: list[str] = []
-        stray = [key for key in data if key != "assignments"]
+        stray = [key for key in data if key not in _FULL_FORM_KEYS]
         if stray:
             raise ConfigError(file, [_stray_problem(node, key) for key in stray])
+        if "teachers" in data and not org:
+            message = (
+                "only the org file (in the org's .github repository) names teachers, not a "
+                "repository's own file"
+            )
+            raise ConfigError(
+                file, [ConfigProblem(_where(node, ["teachers"]), "teachers", message)]
+            )
         problems = []
         if isinstance(data["assignments"], dict):
             names = list(data["assignments"])
@@ -295,7 +322,7 @@ def load_file(
                 for name in bad
             ]
             good = {n: v for n, v in data["assignments"].items() if n not in bad}
-            data = {"assignments": good} if good or not bad else {}
+            data = {**data, "assignments": good} if good or not bad else {}
         try:
             config = PushgradeConfig.model_validate(data, context=context)
         except ValidationError as err:
@@ -377,7 +404,7 @@ def _stray_problem(node: yaml.Node | None, key: Any) -> ConfigProblem:
             "of its own at the top level"
         )
     else:
-        close = difflib.get_close_matches(key, ["assignments"], n=1)
+        close = difflib.get_close_matches(key, list(_FULL_FORM_KEYS), n=1)
         message = f"unknown setting {key!r}" + (f"; did you mean {close[0]!r}?" if close else "")
     return ConfigProblem(_where(node, [key]), key, message)
 

@@ -45,6 +45,14 @@ class ConfigReader:
         mine = self._parse(repo_blob, CONFIG_PATH, org=False) if repo_blob else None
         return resolve(repo, org=org, repo=mine)
 
+    async def org_file(self, gh: InstallationClient, owner: str) -> PushgradeConfig | None:
+        """The org's own file (read as for grading, at most once a minute); None when there is
+        none. Raises `ConfigError` when it is invalid."""
+        blob = await self._org_file(gh, owner)
+        if blob is None:
+            return None
+        return self._parse(blob, f"{owner}/{ORG_CONFIG_REPO}/{CONFIG_PATH}", org=True)
+
     async def _org_file(self, gh: InstallationClient, owner: str) -> tuple[str, bytes] | None:
         key = (gh.installation_id, owner.lower())
         cached = self._org.get(key)

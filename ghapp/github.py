@@ -200,6 +200,21 @@ class InstallationClient:
         role = membership.get("role")
         return role if isinstance(role, str) else None
 
+    async def team_member(self, org: str, team_slug: str, login: str) -> bool:
+        """Whether `login` is an active member (or maintainer) of the org's team `team_slug`;
+        False for anyone else, or when there is no such team."""
+        try:
+            membership = await self._call(
+                "GET",
+                f"/orgs/{org}/teams/{team_slug}/memberships/{login}",
+                what=f"team membership of {login}",
+            )
+        except gidgethub.BadRequest as err:
+            if err.status_code in (403, 404):
+                return False
+            raise
+        return isinstance(membership, dict) and membership.get("state") == "active"
+
     async def create_check_run(self, owner: str, repo: str, body: dict) -> dict:
         return await self._call(
             "POST", f"/repos/{owner}/{repo}/check-runs", data=body, what="create check run"

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from ghsim import routes_app, routes_checks, routes_orgs, routes_repos, webhooks
+from ghsim import oauth, routes_app, routes_checks, routes_orgs, routes_repos, webhooks
 from ghsim.api import SIM, Fault, github_middleware
 from ghsim.auth import generate_private_key, public_key_of
 from ghsim.check_controls import CheckRunControls
@@ -53,6 +53,7 @@ class GitHubSimulator(InstallationControls, CheckRunControls):
         self.private_key_pem = private_key_pem or generate_private_key()
         self.public_key = public_key_of(self.private_key_pem)
         self.client_id = f"Iv1.{app_id:016x}"
+        self.oauth = oauth.OAuthUsers(client_id=self.client_id)  # people signing in to the App
         self.token_ttl = token_ttl
         self.webhook_timeout = webhook_timeout
         self.webhook_url: str | None = None
@@ -83,6 +84,7 @@ class GitHubSimulator(InstallationControls, CheckRunControls):
             routes_app.routes,
             routes_repos.routes,
             routes_orgs.routes,
+            oauth.routes,
         ):
             app.add_routes(table)
         self._runner = web.AppRunner(app, access_log=None)
@@ -166,6 +168,14 @@ class GitHubSimulator(InstallationControls, CheckRunControls):
             raise ValueError("role is admin or member")
         self.world.account(login)
         self.world.memberships[(org.lower(), login.lower())] = role
+
+    def add_team_member(self, org: str, team: str, login: str, *, role: str = "member") -> None:
+        """Put `login` in the org's team `team` (a slug); role "member" or "maintainer"."""
+        if role not in ("member", "maintainer"):
+            raise ValueError("a team role is member or maintainer")
+        self.world.account(login)
+        members = self.world.team_members.setdefault((org.lower(), team.lower()), {})
+        members[login.lower()] = role
 
     async def push(
         self,

@@ -189,6 +189,8 @@ class World:
         self.check_runs: dict[int, CheckRun] = {}
         # (org login, user login), lower-case → "admin" (an owner) or "member"
         self.memberships: dict[tuple[str, str], str] = {}
+        # (org login, team slug), lower-case → {user login, lower-case: "member" | "maintainer"}
+        self.team_members: dict[tuple[str, str], dict[str, str]] = {}
         owner = Account(login=f"{app_slug}-dev", id=self.next_id("account"), type="Organization")
         self.app = App(
             id=app_id,
