@@ -164,3 +164,19 @@ class Submission(Base):
     reveal_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     reveal_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WebSession(Base):
+    """A dashboard sign-in. The browser holds only a signed cookie naming it; the GitHub user
+    token stays here (encrypted), with the CSRF token of the session's forms."""
+
+    __tablename__ = "web_sessions"
+
+    # sha256 of the session id in the cookie: a copy of this table signs nobody in.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    login: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    token: Mapped[str] = mapped_column(Text)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ghapp.db import DEFAULT_URL
 
@@ -27,10 +28,19 @@ class Settings:
     public_url: str = ""
     # How long a worker holds a job without renewing: a dead worker's job waits this long.
     lease_s: int = 60
+    # The teacher dashboard: on when an OAuth client is configured (GitHub login).
+    oauth_client_id: str = ""
+    oauth_client_secret: str = field(default="", repr=False)
+    session_secret: str = field(default="", repr=False)
+    github_url: str = "https://github.com"  # GitHub's web pages (/login/oauth/…), not its API
 
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def dashboard(self) -> bool:
+        return bool(self.oauth_client_id)
 
 
 def from_env(
@@ -53,8 +63,23 @@ def from_env(
         missing.append("PUSHGRADE_PRIVATE_KEY_FILE (or PUSHGRADE_PRIVATE_KEY)")
     if web and secret is None:
         missing.append("PUSHGRADE_WEBHOOK_SECRET")
+    oauth = {name: get(name) for name in _DASHBOARD}
+    if web and any(oauth.values()):
+        missing += [f"{name} (the dashboard needs it)" for name, v in oauth.items() if v is None]
+        if key is None:
+            missing.append("PUSHGRADE_PRIVATE_KEY_FILE (the dashboard reads org roles as the App)")
     if missing:
         raise SettingsError("missing settings: " + ", ".join(missing))
+    session_secret = oauth["PUSHGRADE_SESSION_SECRET"] or ""
+    if web and session_secret and len(session_secret) < 32:
+        raise SettingsError(
+            "PUSHGRADE_SESSION_SECRET must be at least 32 characters; make one with "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    github_url = _url("PUSHGRADE_GITHUB_URL", get("PUSHGRADE_GITHUB_URL", "https://github.com"))
+    public_url = (get("PUSHGRADE_PUBLIC_URL", "") or "").rstrip("/")
+    if public_url and web and any(oauth.values()):
+        _url("PUSHGRADE_PUBLIC_URL", public_url)
     return Settings(
         app_id=_int("PUSHGRADE_APP_ID", app_id or "0"),
         private_key=key or b"",
@@ -66,11 +91,30 @@ def from_env(
         workers=_int(
             "PUSHGRADE_WORKERS", get("PUSHGRADE_WORKERS", str(os.cpu_count() or 1)), low=0, high=256
         ),
-        public_url=(get("PUSHGRADE_PUBLIC_URL", "") or "").rstrip("/"),
+        public_url=public_url,
         lease_s=_int(
             "PUSHGRADE_LEASE_SECONDS", get("PUSHGRADE_LEASE_SECONDS", "60"), low=3, high=3600
         ),
+        oauth_client_id=(oauth["PUSHGRADE_OAUTH_CLIENT_ID"] or "") if web else "",
+        oauth_client_secret=(oauth["PUSHGRADE_OAUTH_CLIENT_SECRET"] or "") if web else "",
+        session_secret=session_secret if web else "",
+        github_url=github_url,
     )
+
+
+_DASHBOARD = (
+    "PUSHGRADE_OAUTH_CLIENT_ID",
+    "PUSHGRADE_OAUTH_CLIENT_SECRET",
+    "PUSHGRADE_SESSION_SECRET",
+)
+
+
+def _url(name: str, value: str) -> str:
+    """An http(s) base URL without a trailing slash, or SettingsError."""
+    parsed = urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query:
+        raise SettingsError(f"{name} must be an http:// or https:// URL (got {value!r})")
+    return value.rstrip("/")
 
 
 def _int(name: str, value: str, *, low: int = 1, high: int = 2**63) -> int:

@@ -452,11 +452,10 @@ class Worker:
             "status": "completed",
             "conclusion": report.conclusion,
             "output": report.output(batches[0]),
+            "details_url": f"{self.public_url}/jobs/{job.id}",
         }
         if not revealing:  # a reveal changes what is shown, not when grading finished
             body["completed_at"] = _iso(utcnow())
-        if report.conclusion == "action_required":
-            body["details_url"] = f"{self.public_url}/jobs/{job.id}"
         if rerun:
             body["actions"] = [RERUN_BUTTON]
         await self._write(job, gh, body)

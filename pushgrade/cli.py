@@ -56,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
         "PUSHGRADE_PRIVATE_KEY), PUSHGRADE_WEBHOOK_SECRET, PUSHGRADE_GITHUB_API_URL (default "
         "https://api.github.com), PUSHGRADE_DATABASE_URL (default SQLite in the working folder), "
         "PUSHGRADE_HOST, PUSHGRADE_PORT, PUSHGRADE_WORKERS (grading slots, default: CPU count), "
-        "PUSHGRADE_PUBLIC_URL, PUSHGRADE_LEASE_SECONDS (default 60)."
+        "PUSHGRADE_PUBLIC_URL, PUSHGRADE_LEASE_SECONDS (default 60). The teacher dashboard: "
+        "PUSHGRADE_OAUTH_CLIENT_ID, PUSHGRADE_OAUTH_CLIENT_SECRET, PUSHGRADE_SESSION_SECRET, "
+        "PUSHGRADE_GITHUB_URL (default https://github.com)."
     )
     for name, help_, web_, worker_ in (
         ("serve", "run the webhook endpoint and a worker in one process", True, True),

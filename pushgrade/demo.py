@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -37,7 +38,8 @@ def ensure_image(image: str = IMAGE) -> None:
 
 
 def simulator_settings(sim: GitHubSimulator, database_url: str, *, workers: int = 2) -> Settings:
-    """Settings for a pushgrade on loopback (any free port) whose GitHub is `sim`."""
+    """Settings for a pushgrade on loopback (any free port) whose GitHub is `sim`, with the
+    dashboard on: people sign in through the simulator's OAuth pages."""
     return Settings(
         app_id=sim.app_id,
         private_key=sim.private_key_pem,
@@ -47,6 +49,10 @@ def simulator_settings(sim: GitHubSimulator, database_url: str, *, workers: int 
         host="127.0.0.1",
         port=0,
         workers=workers,
+        oauth_client_id=sim.oauth.client_id,
+        oauth_client_secret=sim.oauth.client_secret,
+        session_secret=secrets.token_urlsafe(32),
+        github_url=sim.url,
     )
 
 
@@ -78,6 +84,8 @@ async def demo(workdir: Path) -> None:
         async with running(settings, poll_s=0.5) as app:
             sim.webhook_url = f"{app.url}/webhooks/github"
             print(f"GitHub simulator on {sim.url}; pushgrade on {app.url}")
+            sim.add_member(ORG, "teacher", role="admin")
+            print(f"dashboard: {app.url}/ (sign in as 'teacher' on the simulator's page)")
             config = (
                 (EXAMPLE / "pushgrade.yml")
                 .read_text()

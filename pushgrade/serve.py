@@ -18,6 +18,7 @@ from ghapp.settings import Settings
 from ghapp.worker import Worker
 from runner.sandbox import Sandbox
 from web.app import WebState, make_app
+from web.dashboard import Dashboard, DashboardSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +56,13 @@ async def running(
     site_runner = None
     url = None
     try:
+        github = GitHubApp(
+            app_id=settings.app_id,
+            private_key=settings.private_key,
+            base_url=settings.github_api_url,
+            session=http,
+        )
         if run_worker and settings.workers > 0:
-            github = GitHubApp(
-                app_id=settings.app_id,
-                private_key=settings.private_key,
-                base_url=settings.github_api_url,
-                session=http,
-            )
             worker = Worker(
                 sessions,
                 github,
@@ -79,6 +80,7 @@ async def running(
                 app_id=settings.app_id or None,
                 on_new_work=worker.wake if worker else (lambda: None),
                 docker_ping=(lambda: worker.sandbox.client.ping()) if worker else None,
+                dashboard=_dashboard(settings, sessions, github, http, worker),
             )
             site_runner = web.AppRunner(make_app(state), access_log=None)
             await site_runner.setup()
@@ -86,6 +88,11 @@ async def running(
             await site.start()
             port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked
             url = f"http://{settings.host}:{port}"
+            if not settings.public_url:  # links in check runs and the sign-in come back here
+                if worker is not None:
+                    worker.public_url = url
+                if state.dashboard is not None:
+                    state.dashboard.settings.public_url = url
         yield Running(url=url, worker=worker, sessions=sessions, stop=stop)
     finally:
         stop.set()
@@ -97,6 +104,27 @@ async def running(
             await site_runner.cleanup()
         await http.close()
         await engine.dispose()
+
+
+def _dashboard(
+    settings: Settings, sessions, github: GitHubApp, http: aiohttp.ClientSession, worker
+) -> Dashboard | None:
+    if not settings.dashboard:
+        return None
+    return Dashboard(
+        DashboardSettings(
+            client_id=settings.oauth_client_id,
+            client_secret=settings.oauth_client_secret,
+            session_secret=settings.session_secret,
+            github_url=settings.github_url,
+            api_url=settings.github_api_url,
+            public_url=settings.public_url,
+        ),
+        sessions=sessions,
+        github=github,
+        http=http,
+        on_new_work=worker.wake if worker else (lambda: None),
+    )
 
 
 async def serve_forever(settings: Settings, *, serve_web: bool, run_worker: bool) -> None:

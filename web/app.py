@@ -1,4 +1,5 @@
-"""The aiohttp application: `POST /webhooks/github`, `GET /healthz`, `GET /metrics`.
+"""The aiohttp application: `POST /webhooks/github`, `GET /healthz`, `GET /metrics`, and the
+teacher dashboard (`web.dashboard`) when it is configured.
 
 The webhook endpoint verifies the signature before anything else, stores the delivery and the
 jobs it implies in one transaction and answers — no GitHub call is made while GitHub waits.
@@ -26,6 +27,8 @@ from prometheus_client import (
 from sqlalchemy import text
 
 from ghapp import events, queue
+from web import dashboard
+from web.dashboard import Dashboard
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,7 @@ class WebState:
     app_id: int | None
     on_new_work: Callable[[], None] = lambda: None
     docker_ping: Callable[[], object] | None = None
+    dashboard: Dashboard | None = None  # None: the dashboard is off (no OAuth client set)
 
 
 class Metrics:
@@ -74,6 +78,7 @@ def make_app(state: WebState) -> web.Application:
     app.router.add_post("/webhooks/github", webhook)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    dashboard.install(app, state.dashboard)
     return app
 
 

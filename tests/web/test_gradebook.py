@@ -1,0 +1,81 @@
+"""The gradebook's rows and CSV, the cookie codec and the sign-in's `next`: pure functions."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from web.gradebook import GradedRun, JobSeen, csv_text, number, rows
+from web.sessions import Cookies, LoginAttempt, safe_next
+
+T = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def run(sid: int, repo: str, score: float | None, *, sha: str = "a", late: bool = False):
+    return GradedRun(sid, 100 + sid, repo, sha * 40, score, 5.0, late, "passed", T)
+
+
+def job(jid: int, repo: str, *, trigger="push", sender="alice", state="done", minutes=0):
+    return JobSeen(jid, repo, state, trigger, sender, T + timedelta(minutes=minutes), "f" * 40)
+
+
+def test_latest_is_what_stands_best_is_the_highest_attempts_count_commits():
+    [row] = rows(
+        [run(1, "hw1-a", 4, sha="a"), run(2, "hw1-a", 2, sha="b"), run(3, "hw1-a", 2, sha="b")],
+        [job(1, "hw1-a"), job(2, "hw1-a", minutes=5), job(3, "hw1-a", trigger="dashboard",
+                                                        sender="prof", minutes=9)],
+    )  # fmt: skip
+    assert row.latest.submission_id == 3 and row.best.score == 4
+    assert row.attempts == 2  # a teacher's regrade of the same commit is not an attempt
+    assert row.login == "alice"  # who pushed, not the teacher who re-ran
+    assert row.last_push == T + timedelta(minutes=5)
+    assert row.last_job_id == 3 and not row.in_flight
+
+
+def test_a_repo_with_jobs_but_nothing_graded_still_has_a_row():
+    [row] = rows([], [job(7, "hw1-b", state="queued")])
+    assert row.latest is None and row.best is None and row.attempts == 0 and row.in_flight
+
+
+def test_the_csv_keeps_spreadsheets_from_running_formulas():
+    table = rows([run(1, "hw1-=cmd", 2.5, late=True)], [job(1, "hw1-=cmd", sender="-2+3")])
+    [line] = list(csv.DictReader(io.StringIO(csv_text(table))))
+    assert line == {
+        "repo": "hw1-=cmd",
+        "login": "'-2+3",
+        "score": "2.5",
+        "max": "5",
+        "late": "yes",
+        "attempts": "1",
+        "graded_at": "2026-12-01T09:00:00Z",
+    }
+
+
+def test_numbers_are_written_as_people_write_them():
+    assert [number(v) for v in (5.0, 2.5, 1 / 3, None, 0)] == ["5", "2.5", "0.3333", "", "0"]
+
+
+@given(st.text(max_size=60))
+def test_next_is_always_a_local_path(path):
+    kept = safe_next(path)
+    assert kept.startswith("/") and not kept.startswith("//") and "\\" not in kept
+    assert kept == "/" or kept == path
+
+
+def test_cookies_of_one_kind_are_not_taken_for_the_other():
+    cookies = Cookies("s" * 40, secure=False)
+    login = cookies.sign_login(LoginAttempt(state="x" * 40, next="/orgs/cs101"))
+    session = cookies.sign_session("y" * 43)
+    assert cookies.read_session(session) == "y" * 43
+    assert cookies.read_session(login) is None
+    assert cookies.read_login(session) is None
+    assert cookies.read_login(login) == LoginAttempt(state="x" * 40, next="/orgs/cs101")
+    other = Cookies("t" * 40, secure=False)
+    assert other.read_session(session) is None  # another secret: another key
+    assert cookies.read_session(cookies.sign_session("y" * 43, now=0)) is None  # long expired
+    assert other.unseal(cookies.seal("ghu_token")) is None
+    assert cookies.unseal(cookies.seal("ghu_token")) == "ghu_token"

@@ -1,0 +1,239 @@
+"""The teacher dashboard's frame: its settings, who is signed in, who may see what, templates,
+and the headers every page goes out with. The pages are `web.pages`, signing in `web.login`.
+
+Without an OAuth client configured the dashboard is off: `/` says so and its other routes
+answer 404, so a deployment that only grades is unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+import jinja2
+from aiohttp import web
+
+from ghapp.github import GitHubApp
+from web import reads
+from web.access import Account, GitHubUnavailable, Teachers
+from web.gradebook import number
+from web.sessions import Cookies, SessionStore, SignedIn, csrf_matches
+
+HERE = Path(__file__).parent
+ORG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}$")  # GitHub's rule for logins
+ASSIGNMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # ghapp.config's rule
+MAX_FORM_BYTES = 16 * 1024
+_SIGNED_IN = web.RequestKey("signed_in", object)
+# Pages of people's grades: nothing cached, framed, sniffed or sent elsewhere with a referrer.
+_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; "
+        "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+_NOT_DASHBOARD = ("/webhooks/", "/healthz", "/metrics")
+
+
+@dataclass
+class DashboardSettings:
+    client_id: str
+    client_secret: str = field(repr=False)
+    session_secret: str = field(repr=False)
+    github_url: str = "https://github.com"  # web pages: /login/oauth/…, commits, check runs
+    api_url: str = "https://api.github.com"
+    public_url: str = ""  # where browsers reach pushgrade; set once known when empty
+
+
+class Refusal(Exception):
+    """A page that cannot be shown: its status and what to tell the person."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(title)
+        self.status, self.title, self.message = status, title, message
+
+
+class Dashboard:
+    def __init__(
+        self,
+        settings: DashboardSettings,
+        *,
+        sessions,
+        github: GitHubApp,
+        http: aiohttp.ClientSession,
+        on_new_work: Callable[[], None] = lambda: None,
+        teachers: Teachers | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.http = http
+        self.on_new_work = on_new_work
+        self.cookies = Cookies(
+            settings.session_secret, secure=settings.public_url.startswith("https://")
+        )
+        self.store = SessionStore(sessions, self.cookies)
+        self.teachers = teachers or Teachers(github)
+        self.templates = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates.filters.update(when=when, number=number, short=lambda s: (s or "")[:7])
+        self.templates.filters.update(seconds=seconds)
+        self.templates.globals.update(github_url=settings.github_url.rstrip("/"))
+
+    @property
+    def public_url(self) -> str:
+        return self.settings.public_url.rstrip("/")
+
+    # -- who is asking -------------------------------------------------------------------------
+
+    async def signed_in(self, request: web.Request) -> SignedIn | None:
+        if _SIGNED_IN not in request:
+            raw = self.cookies.read_session(request.cookies.get(self.cookies.session_name))
+            request[_SIGNED_IN] = await self.store.load(raw) if raw else None
+        return request[_SIGNED_IN]
+
+    async def require_user(self, request: web.Request) -> SignedIn:
+        """The person signed in; a page for anyone else sends them to sign in first."""
+        user = await self.signed_in(request)
+        if user is not None:
+            return user
+        if request.method == "GET" and request.query.get("part") != "live":
+            raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
+        raise Refusal(401, "Sign in first", "Your session has ended: sign in again.")
+
+    async def require_teacher(self, request: web.Request, org: str) -> tuple[SignedIn, Account]:
+        user = await self.require_user(request)
+        found = await reads.account(self.sessions, org) if ORG_NAME.match(org) else None
+        if found is None or not await self.teachers.teaches(user.login, found):
+            raise Refusal(
+                403,
+                "Not one of your orgs",
+                f"You are signed in as {user.login}, who is not a teacher of {org}: an owner "
+                "of the org, or a member of the team its pushgrade file names as teachers.",
+            )
+        return user, found
+
+    async def form(self, request: web.Request):
+        """A posted form: a dashboard form is a few fields, never megabytes."""
+        if request.content_length is None or request.content_length > MAX_FORM_BYTES:
+            raise Refusal(413, "Refused", "This form is larger than any of the dashboard's.")
+        return await request.post()
+
+    def require_csrf(self, request: web.Request, user: SignedIn, form) -> None:
+        origin = request.headers.get("Origin")
+        if origin and self.public_url and origin != _origin(self.public_url):
+            raise Refusal(403, "Refused", "This form was sent from another site.")
+        if not csrf_matches(user, form.get("csrf")):
+            raise Refusal(
+                403, "Refused", "This form has expired (or came from elsewhere): reload the page."
+            )
+
+    # -- answers -------------------------------------------------------------------------------
+
+    def render(self, request: web.Request, template: str, *, status: int = 200, **context):
+        user = request.get(_SIGNED_IN)
+        text = self.templates.get_template(template).render(user=user, **context)
+        return web.Response(status=status, text=text, content_type="text/html", charset="utf-8")
+
+
+DASH = web.AppKey("dashboard", Dashboard)
+Handler = Callable[[web.Request, Dashboard], Awaitable[web.StreamResponse]]
+
+
+def page(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A dashboard handler: refusals and a silent GitHub become pages, never a 500."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        dash = request.app[DASH]
+        try:
+            return await handler(request, dash)
+        except Refusal as refusal:
+            return dash.render(
+                request,
+                "message.html",
+                status=refusal.status,
+                title=refusal.title,
+                message=refusal.message,
+            )
+        except GitHubUnavailable as err:
+            return dash.render(
+                request,
+                "message.html",
+                status=503,
+                title="GitHub did not answer",
+                message=f"Whether you may see this page is GitHub's to say, and it did not: "
+                f"{err}. Try again in a minute.",
+            )
+
+    return wrapped
+
+
+def when(moment: datetime | str | None) -> str:
+    if moment is None:
+        return ""
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment)
+        except ValueError:
+            return moment
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return ""
+    value = max(value, 0.0)
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, rest = divmod(int(value), 60)
+    return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    if not request.path.startswith(_NOT_DASHBOARD):
+        for name, value in _HEADERS.items():
+            response.headers.setdefault(name, value)
+
+
+async def _not_configured(request: web.Request) -> web.Response:
+    return web.Response(
+        text="pushgrade is running. Its teacher dashboard is not configured: set "
+        "PUSHGRADE_OAUTH_CLIENT_ID, PUSHGRADE_OAUTH_CLIENT_SECRET and PUSHGRADE_SESSION_SECRET "
+        "to turn it on.\n",
+        content_type="text/plain",
+    )
+
+
+def install(app: web.Application, dashboard: Dashboard | None) -> None:
+    """Add the dashboard's routes to `app` (or, when it is off, a `/` that says so)."""
+    if dashboard is None:
+        app.router.add_get("/", _not_configured)
+        return
+    from web import login, pages  # the pages need this module: imported once it is loaded
+
+    app[DASH] = dashboard
+    app.on_response_prepare.append(_security_headers)
+    app.router.add_static("/static/", HERE / "static")
+    app.add_routes(login.routes)
+    app.add_routes(pages.routes)

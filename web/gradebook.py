@@ -1,0 +1,125 @@
+"""The gradebook of one assignment, from its graded runs and its jobs: one row per student repo,
+and the CSV a spreadsheet or an LMS imports. Pure functions over rows already read."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from ghapp.models import JobState
+
+IN_FLIGHT = (JobState.RECEIVED, JobState.QUEUED, JobState.RUNNING)
+CSV_COLUMNS = ("repo", "login", "score", "max", "late", "attempts", "graded_at")
+
+
+@dataclass(frozen=True)
+class GradedRun:
+    """One submission: a commit graded."""
+
+    submission_id: int
+    job_id: int
+    repo: str
+    head_sha: str
+    score: float | None  # after any late penalty
+    max_score: float | None
+    late: bool
+    status: str  # the Outcome's: passed, failed, errored, timed_out (hidden tests count)
+    graded_at: datetime
+
+
+@dataclass(frozen=True)
+class JobSeen:
+    job_id: int
+    repo: str
+    state: str
+    trigger: str
+    sender: str | None
+    received_at: datetime
+    head_sha: str
+
+
+@dataclass(frozen=True)
+class GradebookRow:
+    repo: str
+    login: str  # who pushed last (a repo of GitHub Classroom's is one student's)
+    latest: GradedRun | None  # the newest graded run: the score that stands
+    best: GradedRun | None  # the highest score of any graded run
+    attempts: int  # commits graded
+    last_push: datetime | None
+    last_job_id: int | None
+    last_sha: str | None
+    in_flight: bool  # a push of this repo is waiting or being graded
+
+    @property
+    def late(self) -> bool:
+        return self.latest is not None and self.latest.late
+
+
+def rows(runs: Iterable[GradedRun], jobs: Iterable[JobSeen]) -> list[GradebookRow]:
+    """One row per repo that has a job or a graded run, by repo name."""
+    by_repo_runs: dict[str, list[GradedRun]] = {}
+    for run in runs:
+        by_repo_runs.setdefault(run.repo, []).append(run)
+    by_repo_jobs: dict[str, list[JobSeen]] = {}
+    for job in jobs:
+        by_repo_jobs.setdefault(job.repo, []).append(job)
+    table = []
+    for repo in sorted(by_repo_runs.keys() | by_repo_jobs.keys(), key=str.lower):
+        graded = sorted(by_repo_runs.get(repo, []), key=lambda r: r.submission_id)
+        seen = sorted(by_repo_jobs.get(repo, []), key=lambda j: j.job_id)
+        pushes = [j for j in seen if j.trigger == "push"]
+        scored = [r for r in graded if r.score is not None]
+        last = seen[-1] if seen else None
+        table.append(
+            GradebookRow(
+                repo=repo,
+                login=next((j.sender for j in reversed(pushes) if j.sender), "")
+                or next((j.sender for j in reversed(seen) if j.sender), ""),
+                latest=graded[-1] if graded else None,
+                best=max(scored, key=lambda r: (r.score, r.submission_id)) if scored else None,
+                attempts=len({r.head_sha for r in graded}),
+                last_push=max((j.received_at for j in pushes), default=None),
+                last_job_id=last.job_id if last else None,
+                last_sha=last.head_sha if last else None,
+                in_flight=any(j.state in IN_FLIGHT for j in seen),
+            )
+        )
+    return table
+
+
+def number(value: float | None) -> str:
+    """2.5, 5 (not 5.0), '' for none."""
+    if value is None:
+        return ""
+    rounded = round(value, 4)
+    return str(int(rounded)) if rounded == int(rounded) else str(rounded)
+
+
+def _cell(text: str) -> str:
+    # A spreadsheet runs a cell that starts with = + - @ as a formula: keep it text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_text(table: Iterable[GradebookRow]) -> str:
+    """Header and one line per repo: repo, login, score (the latest graded run's, after any
+    late penalty), max, late (yes/no), attempts (commits graded), graded_at (UTC, ISO 8601)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in table:
+        latest = row.latest
+        writer.writerow(
+            [
+                _cell(row.repo),
+                _cell(row.login),
+                number(latest.score) if latest else "",
+                number(latest.max_score) if latest else "",
+                ("yes" if latest.late else "no") if latest else "",
+                row.attempts,
+                latest.graded_at.strftime("%Y-%m-%dT%H:%M:%SZ") if latest else "",
+            ]
+        )
+    return out.getvalue()

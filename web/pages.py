@@ -1,0 +1,191 @@
+"""The dashboard's pages: orgs → assignments → gradebook (and its CSV) → submission, and the
+queue, with re-run and cancel buttons. Every org page is for that org's teachers only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from fnmatch import fnmatchcase
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from ghapp import queue
+from ghapp.models import JobState
+from runner.outcome import Outcome
+from web import gradebook, reads
+from web.access import GitHubUnavailable
+from web.dashboard import ASSIGNMENT_NAME, Dashboard, Refusal, page
+from web.sessions import safe_next
+
+routes = web.RouteTableDef()
+
+MAX_JOB_ID = 2**31 - 1  # the jobs table's ids are 32-bit integers
+SETTLED_HEADER = "X-Pushgrade-Settled"
+_LIVE = "live"
+
+
+def _no_such(what: str) -> Refusal:
+    return Refusal(404, "Not found", f"There is no such {what}.")
+
+
+@routes.get("/")
+@page
+async def home(request: web.Request, dash: Dashboard) -> web.Response:
+    user = await dash.signed_in(request)
+    if user is None:
+        return dash.render(request, "welcome.html")
+    accounts = await reads.accounts(dash.sessions)
+
+    async def check(account):
+        try:
+            return await dash.teachers.teaches(user.login, account)
+        except GitHubUnavailable:
+            return None
+
+    answers = await asyncio.gather(*(check(a) for a in accounts))
+    mine = [a for a, yes in zip(accounts, answers, strict=True) if yes]
+    unknown = [a for a, yes in zip(accounts, answers, strict=True) if yes is None]
+    return dash.render(request, "home.html", accounts=mine, unknown=unknown)
+
+
+@routes.get("/orgs/{org}")
+@page
+async def org_page(request: web.Request, dash: Dashboard) -> web.Response:
+    _, account = await dash.require_teacher(request, request.match_info["org"])
+    return dash.render(
+        request,
+        "org.html",
+        account=account,
+        assignments=await reads.assignments(dash.sessions, account.login),
+        problems=await reads.config_problems(dash.sessions, account.login),
+    )
+
+
+async def _assignment(request: web.Request, dash: Dashboard):
+    _, account = await dash.require_teacher(request, request.match_info["org"])
+    name = request.match_info["assignment"]
+    if not ASSIGNMENT_NAME.match(name):
+        raise _no_such("assignment")
+    config = await reads.assignment_config(dash.sessions, account.login, name)
+    if config is None:
+        raise _no_such("assignment")
+    runs, jobs = await reads.gradebook_input(dash.sessions, account.login, name)
+    return account, name, config, gradebook.rows(runs, jobs)
+
+
+@routes.get("/orgs/{org}/assignments/{assignment}")
+@page
+async def gradebook_page(request: web.Request, dash: Dashboard) -> web.Response:
+    account, name, config, table = await _assignment(request, dash)
+    mine = {row.repo for row in table}
+    globs = [g.lower() for g in config.get("repos") or () if isinstance(g, str)]
+    problems = [
+        problem
+        for problem in await reads.config_problems(dash.sessions, account.login)
+        if problem.repo in mine or any(fnmatchcase(problem.repo.lower(), g) for g in globs)
+    ]
+    return dash.render(
+        request,
+        "gradebook.html",
+        account=account,
+        name=name,
+        config=config,
+        rows=table,
+        config_problems=problems,
+        grader_problems=await reads.grader_problems(dash.sessions, account.login, name),
+    )
+
+
+@routes.get("/orgs/{org}/assignments/{assignment}/gradebook.csv")
+@page
+async def gradebook_csv(request: web.Request, dash: Dashboard) -> web.Response:
+    account, name, _, table = await _assignment(request, dash)
+    filename = f"{account.login}-{name}-gradebook.csv"
+    return web.Response(
+        text=gradebook.csv_text(table),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@routes.get("/orgs/{org}/queue")
+@page
+async def queue_page(request: web.Request, dash: Dashboard) -> web.Response:
+    _, account = await dash.require_teacher(request, request.match_info["org"])
+    jobs = await reads.queue(dash.sessions, account.login)
+    live = request.query.get("part") == _LIVE
+    template = "_queue_live.html" if live else "queue.html"
+    return dash.render(request, template, account=account, **jobs)
+
+
+async def _job(request: web.Request, dash: Dashboard):
+    """The job in the path, its submission, and the teacher asking; 404 / 403 otherwise."""
+    raw = request.match_info["job_id"]
+    if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_JOB_ID:
+        await dash.require_user(request)
+        raise _no_such("job")
+    found = await reads.job(dash.sessions, int(raw))
+    if found is None:
+        await dash.require_user(request)
+        raise _no_such("job")
+    job, submission = found
+    user, account = await dash.require_teacher(request, job.owner)
+    return user, account, job, submission
+
+
+@routes.get("/jobs/{job_id}")
+@page
+async def job_page(request: web.Request, dash: Dashboard) -> web.Response:
+    _, account, job, submission = await _job(request, dash)
+    outcome = None
+    if submission is not None:
+        try:
+            outcome = Outcome.model_validate(submission.outcome)
+        except ValidationError:  # stored by an older pushgrade: shown as it is, below
+            outcome = None
+    settled = job.state not in (JobState.RECEIVED, JobState.QUEUED, JobState.RUNNING)
+    context = {
+        "account": account,
+        "job": job,
+        "submission": submission,
+        "outcome": outcome,
+        "settled": settled,
+        "config_text": json.dumps(job.config, indent=2, sort_keys=True) if job.config else "",
+    }
+    if request.query.get("part") == _LIVE:
+        response = dash.render(request, "_job_live.html", **context)
+    else:
+        history = await reads.repo_history(dash.sessions, job.owner, job.repo)
+        response = dash.render(request, "job.html", history=history, **context)
+    response.headers[SETTLED_HEADER] = "1" if settled else "0"
+    return response
+
+
+@routes.post("/jobs/{job_id}/rerun")
+@page
+async def rerun(request: web.Request, dash: Dashboard) -> web.Response:
+    user, _, job, _ = await _job(request, dash)
+    form = await dash.form(request)
+    dash.require_csrf(request, user, form)
+    new_id = await queue.request_regrade(dash.sessions, job.id, by=user.login)
+    if new_id is None:
+        raise _no_such("job")
+    dash.on_new_work()
+    back = safe_next(form.get("next") if isinstance(form.get("next"), str) else None)
+    target = back if back != "/" else f"/jobs/{new_id}"
+    raise web.HTTPSeeOther(target)
+
+
+@routes.post("/jobs/{job_id}/cancel")
+@page
+async def cancel(request: web.Request, dash: Dashboard) -> web.Response:
+    user, _, job, _ = await _job(request, dash)
+    form = await dash.form(request)
+    dash.require_csrf(request, user, form)
+    if not await queue.request_cancel(dash.sessions, job.id, by=user.login):
+        raise Refusal(409, "Already finished", "This job had finished: there is nothing to stop.")
+    dash.on_new_work()
+    back = safe_next(form.get("next") if isinstance(form.get("next"), str) else None)
+    raise web.HTTPSeeOther(back if back != "/" else f"/jobs/{job.id}")
