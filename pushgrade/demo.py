@@ -84,8 +84,6 @@ async def demo(workdir: Path) -> None:
         async with running(settings, poll_s=0.5) as app:
             sim.webhook_url = f"{app.url}/webhooks/github"
             print(f"GitHub simulator on {sim.url}; pushgrade on {app.url}")
-            sim.add_member(ORG, "teacher", role="admin")
-            print(f"dashboard: {app.url}/ (sign in as 'teacher' on the simulator's page)")
             config = (
                 (EXAMPLE / "pushgrade.yml")
                 .read_text()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 
 import pytest
 from playwright.async_api import expect
@@ -103,7 +104,7 @@ async def test_a_teacher_reads_everything_downloads_the_csv_and_watches_a_rerun(
         await page.get_by_role("link", name="Download CSV").click()
     download = await downloading.value
     assert download.suggested_filename == "cs101-default-gradebook.csv"
-    table = list(csv.DictReader(io.StringIO(open(await download.path()).read())))
+    table = list(csv.DictReader(io.StringIO(Path(await download.path()).read_text())))
     assert [(r["repo"], r["login"], r["score"], r["max"]) for r in table] == [
         (REPO, "alice", "1", "5")
     ]

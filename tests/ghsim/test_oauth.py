@@ -94,7 +94,12 @@ async def test_without_accept_json_the_answer_is_form_encoded(sim, session):
 async def test_a_denial_goes_back_with_an_error(sim, session):
     answer = await session.post(
         f"{sim.url}/login/oauth/authorize",
-        data={"client_id": sim.oauth.client_id, "redirect_uri": CALLBACK, "state": "s", "deny": "1"},
+        data={
+            "client_id": sim.oauth.client_id,
+            "redirect_uri": CALLBACK,
+            "state": "s",
+            "deny": "1",
+        },
         allow_redirects=False,
     )
     query = parse_qs(urlsplit(answer.headers["Location"]).query)

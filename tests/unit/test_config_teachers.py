@@ -11,7 +11,10 @@ ASSIGNMENTS = 'assignments:\n  hw1: {repos: "hw1-*", image: g}\n'
 
 @pytest.mark.parametrize(
     ("line", "teams"),
-    [("teachers: cs101-staff\n", ("cs101-staff",)), ("teachers: [tas, Prof_s]\n", ("tas", "Prof_s"))],
+    [
+        ("teachers: cs101-staff\n", ("cs101-staff",)),
+        ("teachers: [tas, Prof_s]\n", ("tas", "Prof_s")),
+    ],
 )
 def test_the_org_file_names_one_team_or_several(line, teams):
     assert load_file(line + ASSIGNMENTS, org=True).teachers == teams

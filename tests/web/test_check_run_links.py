@@ -5,18 +5,28 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.e2e import (  # noqa: F401 (sim and app are fixtures)
-    EXAMPLE,
-    ORG,
-    app,
-    jobs,
-    new_repo,
-    settled_jobs,
-    sim,
-)
+from ghsim import GitHubSimulator
+from pushgrade.serve import running
+from tests.integration.e2e import EXAMPLE, ORG, jobs, new_repo, settings_for, settled_jobs
 from tests.web.dash import Client
 
 pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+async def sim():
+    async with GitHubSimulator() as simulator:
+        simulator.install(ORG)
+        yield simulator
+
+
+@pytest.fixture
+async def app(sim, tmp_path, sandbox):
+    """pushgrade with a worker this time: pushes are graded."""
+    async with running(settings_for(sim, tmp_path), sandbox=sandbox, poll_s=0.5) as started:
+        sim.webhook_url = f"{started.url}/webhooks/github"
+        yield started
+
 
 PASSING = (EXAMPLE / "submission-pass" / "calc.py").read_text()
 

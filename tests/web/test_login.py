@@ -145,10 +145,11 @@ def forged_cookies(valid: str) -> dict[str, str]:
     codec = Cookies(SESSION_SECRET, secure=False)
     key = codec._cookie_key  # the real signing key: only the algorithm or the claims are off
     head, payload, signature = valid.split(".")
+    flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
     now = int(time.time())
     other_payload = jwt.encode(claims | {"sid": "y" * 43}, key, "HS256").split(".")[1]
     return {
-        "signature tampered": f"{head}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}",
+        "signature tampered": f"{head}.{payload}.{flipped}",
         "another key": jwt.encode(claims, "another key, long enough for HS256 ......", "HS256"),
         "no algorithm": jwt.encode(claims, None, algorithm="none"),
         "another algorithm": jwt.encode(claims, key, algorithm="HS512"),
