@@ -16,12 +16,14 @@ import asyncio
 import contextlib
 import io
 import logging
+import os
+import socket
 import tarfile
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -40,6 +42,8 @@ from runner.verdict import RunFacts, decide
 log = logging.getLogger(__name__)
 
 LABEL = "pushgrade.managed"
+OWNER_LABEL = "pushgrade.owner"  # who runs it: a worker (host:pid), for the orphan sweep
+RUN_LABEL = "pushgrade.run"
 TEMPLATE_IMAGE = "pushgrade/volume-template:1"
 GRADESCOPE_ENTRY = "/autograder/run_autograder"
 NOBODY = "65534:65534"
@@ -83,8 +87,12 @@ class RunCancelled(Exception):
 
 
 class Sandbox:
-    def __init__(self, client: docker.DockerClient | None = None) -> None:
+    def __init__(self, client: docker.DockerClient | None = None, *, owner: str = "") -> None:
+        """`owner` names who runs the containers (a worker: host and pid); every container and
+        volume carries it, so a sweep can tell the orphans of a dead worker from the runs of a
+        live one sharing the engine."""
         self._client = client
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self._traits: dict[str, ImageTraits] = {}
         self._template_ready = False
         self._lock = threading.Lock()
@@ -166,7 +174,7 @@ class Sandbox:
             entrypoint=["/pushgrade-probe"],
             command=[],
             network_mode="none",
-            labels={LABEL: "1"},
+            labels=self._labels(),
         )
         try:
             stat = probe.get_archive(GRADESCOPE_ENTRY)[1]
@@ -235,7 +243,7 @@ class Sandbox:
         container = self.client.containers.create(
             traits.image_id,
             name=f"pushgrade-{run_id}",
-            labels={LABEL: "1", "pushgrade.run": run_id},
+            labels=self._labels(run_id),
             user=user,
             environment=env,
             mounts=mounts,
@@ -315,13 +323,13 @@ class Sandbox:
         self._ensure_template()
         names = (f"pushgrade-{run_id}-submission", f"pushgrade-{run_id}-results")
         for name in names:
-            self.client.volumes.create(name, labels={LABEL: "1", "pushgrade.run": run_id})
+            self.client.volumes.create(name, labels=self._labels(run_id))
         # Never started: creating it is enough for the engine to copy the template's modes in.
         template = self.client.containers.create(
             TEMPLATE_IMAGE,
             command=["/none"],
             network_mode="none",
-            labels={LABEL: "1", "pushgrade.run": run_id},
+            labels=self._labels(run_id),
             mounts=[Mount("/submission", names[0]), Mount("/results", names[1])],
         )
         template.remove(force=True)
@@ -359,19 +367,53 @@ class Sandbox:
         """Remove the run's container and volumes, whatever state they are in."""
         try:
             for container in self.client.containers.list(
-                all=True, filters={"label": f"pushgrade.run={run_id}"}
+                all=True, filters={"label": f"{RUN_LABEL}={run_id}"}
             ):
                 container.remove(force=True, v=True)
-            for volume in self.client.volumes.list(filters={"label": f"pushgrade.run={run_id}"}):
+            for volume in self.client.volumes.list(filters={"label": f"{RUN_LABEL}={run_id}"}):
                 volume.remove(force=True)
         except docker.errors.DockerException as err:
             log.warning("could not remove run %s: %s", run_id, err)
 
-    def leftovers(self) -> list[str]:
-        """Names of pushgrade containers and volumes still present (an orphan sweep's input)."""
-        containers = self.client.containers.list(all=True, filters={"label": LABEL})
-        volumes = self.client.volumes.list(filters={"label": LABEL})
+    def _labels(self, run_id: str | None = None) -> dict[str, str]:
+        labels = {LABEL: "1", OWNER_LABEL: self.owner}
+        if run_id is not None:
+            labels[RUN_LABEL] = run_id
+        return labels
+
+    def leftovers(self, *, everyone: bool = False) -> list[str]:
+        """Names of this sandbox's containers and volumes still present (with `everyone`, of
+        every pushgrade on the engine)."""
+        wanted = LABEL if everyone else f"{OWNER_LABEL}={self.owner}"
+        containers = self.client.containers.list(all=True, filters={"label": wanted})
+        volumes = self.client.volumes.list(filters={"label": wanted})
         return [c.name for c in containers] + [v.name for v in volumes]
+
+    def sweep(self, live: Callable[[str], bool]) -> list[str]:
+        """Remove the containers and volumes of owners that are not `live` (workers that died
+        mid-run, with SIGKILL or the machine); never this sandbox's own. Returns their names."""
+        removed = []
+        try:
+            containers = self.client.containers.list(all=True, filters={"label": LABEL})
+            volumes = self.client.volumes.list(filters={"label": LABEL})
+            for item in [*containers, *volumes]:
+                labels = (
+                    item.attrs.get("Labels") or item.attrs.get("Config", {}).get("Labels")
+                ) or {}
+                owner = labels.get(OWNER_LABEL, "")
+                if owner == self.owner or (owner and live(owner)):
+                    continue
+                try:
+                    if isinstance(item, docker.models.containers.Container):
+                        item.remove(force=True, v=True)
+                    else:
+                        item.remove(force=True)
+                    removed.append(item.name)
+                except docker.errors.NotFound:
+                    pass
+        except docker.errors.DockerException as err:
+            log.warning("sweeping orphaned runs failed: %s", err)
+        return removed
 
 
 def _read_output(stream: Iterator, capture: OutputCapture, container) -> None:
