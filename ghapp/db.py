@@ -62,7 +62,7 @@ async def write_session(sessions: async_sessionmaker) -> AsyncIterator[AsyncSess
         yield session
 
 
-async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
+async def migrate(engine: AsyncEngine, revision: str = "heads") -> None:
     """Bring the schema to `revision`, the newest by default (a no-op when it is there)."""
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade, revision)

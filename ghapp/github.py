@@ -14,7 +14,7 @@ import http
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -141,16 +141,38 @@ class GitHubApp:
             self._tokens[installation_id] = _Token(data["token"], expires.timestamp())
             return data["token"]
 
-    def installation(self, installation_id: int) -> InstallationClient:
-        return InstallationClient(self, installation_id)
+    async def deliveries(self, *, since: datetime) -> AsyncIterator[dict]:
+        """The App's webhook deliveries, newest first, back to `since` (`GET
+        /app/hook/deliveries`, with the App's JWT; every attempt, failed ones included)."""
+        api = self._api()
+        items = api.getiter("/app/hook/deliveries?per_page=100", jwt=self.jwt())
+        async for item in items:
+            delivered = parse_moment(item.get("delivered_at"))
+            if delivered is not None and delivered < since:
+                return
+            yield item
+
+    async def delivery(self, delivery_id: int) -> dict:
+        """One delivery with its request payload (`GET /app/hook/deliveries/{id}`)."""
+        return await with_retries(
+            lambda: self._api().getitem(f"/app/hook/deliveries/{delivery_id}", jwt=self.jwt()),
+            what=f"delivery {delivery_id}",
+        )
+
+    def installation(self, installation_id: int, *, patient: bool = True) -> InstallationClient:
+        return InstallationClient(self, installation_id, patient=patient)
 
 
 class InstallationClient:
     """The REST calls pushgrade makes on behalf of one installation."""
 
-    def __init__(self, app: GitHubApp, installation_id: int) -> None:
+    def __init__(self, app: GitHubApp, installation_id: int, *, patient: bool = True) -> None:
+        """`patient`: retry transient failures and wait out rate limits in place. The outbox
+        is not patient: it hands `RateLimited` and failures back, to block the installation
+        and to retry later, without holding anything while it waits."""
         self.app = app
         self.installation_id = installation_id
+        self.patient = patient
 
     async def _call(self, method: str, url: str, *, data: Any = None, what: str) -> Any:
         async def once():
@@ -159,7 +181,7 @@ class InstallationClient:
                 return await api.getitem(url)
             return await getattr(api, method.lower())(url, data=data)
 
-        return await with_retries(once, what=what)
+        return await with_retries(once, what=what) if self.patient else await once()
 
     async def file(self, owner: str, repo: str, path: str, ref: str | None) -> bytes | None:
         """A file's bytes at `ref` (None: the default branch), or None when there is no such
@@ -274,3 +296,13 @@ class InstallationClient:
                 return size
 
         return await with_retries(once, what=f"download {owner}/{repo}@{sha[:7]}")
+
+
+def parse_moment(value: object) -> datetime | None:
+    """GitHub's ISO 8601 timestamp (\"2026-11-25T01:02:03Z\"), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None

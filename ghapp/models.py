@@ -166,6 +166,64 @@ class Submission(Base):
     revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class OutboxWrite(Base):
+    """A check-run write waiting for GitHub: sent in order per job, by priority across jobs,
+    as the installation's write budget allows. A newer write for a job replaces the unsent
+    ones before it (a result makes a waiting "in progress" pointless), so intermediate states
+    nobody would see are never sent. A row is deleted once GitHub has accepted it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent", "not_before"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    installation_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))  # queued, in_progress, final, reveal, ...
+    priority: Mapped[int] = mapped_column(Integer)  # higher first
+    # The check run's fields for a create or an update; further annotation batches follow.
+    body: Mapped[dict] = mapped_column(JSON)
+    more_outputs: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent: Mapped[bool] = mapped_column(default=False)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class GitHubWrite(Base):
+    """One content-generating request sent to GitHub, kept an hour: the write budget counts
+    these per installation over the last minute and the last hour, across every process."""
+
+    __tablename__ = "github_writes"
+    __table_args__ = (Index("ix_github_writes_installation_at", "installation_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    installation_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WorkerBeat(Base):
+    """A live worker process: its heartbeat, renewed every few seconds. The orphan sweep spares
+    the containers of workers whose heartbeat is fresh, on every host sharing an engine."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)  # host:pid
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    slots: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class GitHubBlock(Base):
+    """GitHub said "wait" (403/429 with retry-after): the installation sends nothing until."""
+
+    __tablename__ = "github_blocks"
+
+    installation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class WebSession(Base):
     """A dashboard sign-in. The browser holds only a signed cookie naming it; the GitHub user
     token stays here (encrypted), with the CSRF token of the session's forms."""

@@ -17,7 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ghapp import events
 from ghapp.db import write_session
-from ghapp.models import Delivery, Installation, Job, JobState, Repository, Submission, utcnow
+from ghapp.models import (
+    Delivery,
+    Installation,
+    Job,
+    JobState,
+    Repository,
+    Submission,
+    WorkerBeat,
+    utcnow,
+)
 
 
 async def ingest(
@@ -116,33 +125,36 @@ def _job(request: events.GradeRequest, guid: str, received_at: datetime) -> Job:
 
 
 async def _remember_installation(session: AsyncSession, seen: events.InstallationSeen) -> None:
-    installation = await session.get(Installation, seen.installation_id)
-    if installation is None:
-        session.add(
-            Installation(
-                id=seen.installation_id,
-                account_login=seen.account_login,
-                account_type=seen.account_type,
-            )
+    """Upserts, not read-then-insert: two deliveries introducing one installation at once (on
+    PostgreSQL, where they really run at once) must both be stored."""
+    insert = _insert(session)
+    statement = insert(Installation).values(
+        id=seen.installation_id,
+        account_login=seen.account_login,
+        account_type=seen.account_type,
+        created_at=utcnow(),
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["id"], set_={"account_login": statement.excluded.account_login}
         )
-    else:
-        installation.account_login = seen.account_login
-    await session.flush()
+    )
     for repo_id, full_name, private in seen.repositories:
         owner, _, name = full_name.partition("/")
-        repository = await session.get(Repository, repo_id)
-        if repository is None:
-            session.add(
-                Repository(
-                    id=repo_id,
-                    installation_id=seen.installation_id,
-                    owner=owner,
-                    name=name,
-                    private=private,
-                )
+        statement = insert(Repository).values(
+            id=repo_id,
+            installation_id=seen.installation_id,
+            owner=owner,
+            name=name,
+            default_branch="main",
+            private=private,
+        )
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["id"],
+                set_={"owner": statement.excluded.owner, "name": statement.excluded.name},
             )
-        else:
-            repository.owner, repository.name = owner, name
+        )
 
 
 async def claim(
@@ -188,6 +200,24 @@ async def renew(sessions: async_sessionmaker, job_id: int, *, worker: str, lease
             update(Job)
             .where(Job.id == job_id, Job.lease_owner == worker)
             .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+        )
+        return result.rowcount == 1
+
+
+async def hand_back(sessions: async_sessionmaker, job_id: int, *, worker: str) -> bool:
+    """Give a job we hold back at once (we are shutting down): the next claim takes it, and the
+    attempt it was on does not count against it."""
+    async with write_session(sessions) as session:
+        result = await session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.lease_owner == worker)
+            .values(
+                lease_owner=None,
+                lease_expires_at=None,
+                attempts=func.max(Job.attempts - 1, 0)
+                if session.bind.dialect.name == "sqlite"
+                else func.greatest(Job.attempts - 1, 0),
+            )
         )
         return result.rowcount == 1
 
@@ -380,3 +410,38 @@ async def request_regrade(sessions: async_sessionmaker, job_id: int, *, by: str)
         session.add(new)
         await session.flush()
         return new.id
+
+
+# -- workers ----------------------------------------------------------------------------------
+
+
+async def heartbeat(sessions: async_sessionmaker, name: str, *, slots: int) -> None:
+    """Say this worker is alive (an upsert: the first beat registers it)."""
+    now = utcnow()
+    async with write_session(sessions) as session:
+        statement = _insert(session)(WorkerBeat).values(
+            name=name, started_at=now, heartbeat_at=now, slots=slots
+        )
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["name"], set_={"heartbeat_at": now, "slots": slots}
+            )
+        )
+
+
+async def known_workers(sessions: async_sessionmaker, *, fresh_s: float) -> dict[str, bool]:
+    """Every worker of this deployment that beat in the last day, and whether its heartbeat is
+    younger than `fresh_s` (alive) or not (dead: its containers are orphans)."""
+    now = utcnow()
+    async with write_session(sessions) as session:
+        await session.execute(
+            delete(WorkerBeat).where(WorkerBeat.heartbeat_at < now - timedelta(days=1))
+        )
+        rows = await session.execute(select(WorkerBeat.name, WorkerBeat.heartbeat_at))
+        return {name: (now - at).total_seconds() < fresh_s for name, at in rows.all()}
+
+
+async def gone(sessions: async_sessionmaker, name: str) -> None:
+    """A worker stopping cleanly says so: nobody has to wait for its heartbeat to age."""
+    async with write_session(sessions) as session:
+        await session.execute(delete(WorkerBeat).where(WorkerBeat.name == name))

@@ -28,6 +28,14 @@ class Settings:
     public_url: str = ""
     # How long a worker holds a job without renewing: a dead worker's job waits this long.
     lease_s: int = 60
+    # GitHub's secondary limits on content-generating requests, per installation (None: none,
+    # as on a GitHub Enterprise Server without them).
+    writes_per_minute: int | None = 80
+    writes_per_hour: int | None = 500
+    # How often missed webhook deliveries are looked for (0: never).
+    reconcile_s: int = 300
+    # On SIGTERM, how long running jobs may go on before they are handed back.
+    grace_s: int = 30
     # The teacher dashboard: on when an OAuth client is configured (GitHub login).
     oauth_client_id: str = ""
     oauth_client_secret: str = field(default="", repr=False)
@@ -95,6 +103,19 @@ def from_env(
         lease_s=_int(
             "PUSHGRADE_LEASE_SECONDS", get("PUSHGRADE_LEASE_SECONDS", "60"), low=3, high=3600
         ),
+        writes_per_minute=_limit(
+            "PUSHGRADE_WRITES_PER_MINUTE", get("PUSHGRADE_WRITES_PER_MINUTE"), 80
+        ),
+        writes_per_hour=_limit("PUSHGRADE_WRITES_PER_HOUR", get("PUSHGRADE_WRITES_PER_HOUR"), 500),
+        reconcile_s=_int(
+            "PUSHGRADE_RECONCILE_SECONDS",
+            get("PUSHGRADE_RECONCILE_SECONDS", "300"),
+            low=0,
+            high=86400,
+        ),
+        grace_s=_int(
+            "PUSHGRADE_GRACE_SECONDS", get("PUSHGRADE_GRACE_SECONDS", "30"), low=0, high=86400
+        ),
         oauth_client_id=(oauth["PUSHGRADE_OAUTH_CLIENT_ID"] or "") if web else "",
         oauth_client_secret=(oauth["PUSHGRADE_OAUTH_CLIENT_SECRET"] or "") if web else "",
         session_secret=session_secret if web else "",
@@ -115,6 +136,15 @@ def _url(name: str, value: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query:
         raise SettingsError(f"{name} must be an http:// or https:// URL (got {value!r})")
     return value.rstrip("/")
+
+
+def _limit(name: str, value: str | None, default: int) -> int | None:
+    """A write limit: a whole number, or "none" (also 0) for no limit."""
+    if value is None:
+        return default
+    if value.lower() in ("none", "0"):
+        return None
+    return _int(name, value, low=1, high=1_000_000)
 
 
 def _int(name: str, value: str, *, low: int = 1, high: int = 2**63) -> int:

@@ -25,8 +25,11 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import select, update
+
 from ghapp import markdown as md
-from ghapp import queue
+from ghapp import outbox, queue
+from ghapp.budget import Limits, Priority, WriteBudget
 from ghapp.config import AssignmentConfig, ConfigError
 from ghapp.configs import CONFIG_PATH, ORG_CONFIG_REPO, ConfigReader
 from ghapp.db import write_session
@@ -42,7 +45,8 @@ from ghapp.deadline import (
 )
 from ghapp.events import RERUN_ACTION
 from ghapp.github import DownloadTooLarge, GitHubApp, InstallationClient
-from ghapp.models import Job, JobState, Submission, utcnow
+from ghapp.models import Job, JobState, OutboxWrite, Submission, utcnow
+from ghapp.reconcile import Reconciler
 from ghapp.report import (
     CheckRunReport,
     Lateness,
@@ -67,6 +71,12 @@ RERUN_BUTTON = {
     "identifier": RERUN_ACTION,
 }
 MAX_ATTEMPTS = 6  # claims across both phases before a job is given up
+# "In progress" is sent only if the result has not come within this long: a quick grading run
+# costs two writes (queued, completed), not three.
+IN_PROGRESS_DELAY_S = 3.0
+DRAIN_S = 5.0  # on the way out, how long results still staged may take to reach GitHub
+HEARTBEAT_S = 10.0  # a worker silent for three of these is dead: its containers are swept
+SWEEP_EVERY = 6  # heartbeats between sweeps (and one at start)
 ARCHIVE_CAP = 200 * 1024 * 1024
 ROLE_TTL_S = 300.0  # how long an org role (teacher or not) is trusted
 
@@ -88,17 +98,26 @@ class Worker:
         poll_s: float = 2.0,
         public_url: str = "http://127.0.0.1:8080",
         name: str | None = None,
+        limits: Limits | None = None,
+        reconcile_s: float = 300.0,
     ) -> None:
         self.sessions = sessions
         self.github = github
-        self.sandbox = sandbox or Sandbox()
         self.slots = slots
         self.intake_slots = intake_slots
         self.lease_s = lease_s
         self.poll_s = poll_s
         self.public_url = public_url.rstrip("/")
         self.name = name or worker_name()
+        self.sandbox = sandbox or Sandbox(owner=self.name)
         self.configs = ConfigReader()
+        self.budget = WriteBudget(sessions, limits or Limits())
+        self.publisher = outbox.Publisher(sessions, github, self.budget, poll_s=poll_s)
+        self.reconciler = (
+            Reconciler(sessions, github, every_s=reconcile_s, on_new_work=self.wake)
+            if reconcile_s > 0
+            else None
+        )
         self._roles: dict[tuple[int, str, str], tuple[float, bool]] = {}
         self._wake = asyncio.Event()
 
@@ -115,6 +134,13 @@ class Worker:
             for _ in range(self.slots)
         ]
         loops.append(self._reveals(stop))
+        loops.append(self._beats(stop))
+        if self.reconciler is not None:
+            loops.append(self.reconciler.run(stop))
+        # The publisher outlives the other loops: results of jobs that finish while we stop
+        # still go out (for a few seconds; whatever is left waits in the outbox for any worker).
+        publisher_stop = asyncio.Event()
+        publishing = asyncio.create_task(self.publisher.run(publisher_stop))
         tasks = [asyncio.create_task(loop) for loop in loops]
         try:
             await asyncio.gather(*tasks)
@@ -124,6 +150,36 @@ class Worker:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self.publisher.drain(timeout_s=DRAIN_S)
+            publisher_stop.set()
+            await asyncio.gather(publishing, return_exceptions=True)
+
+    async def _beats(self, stop: asyncio.Event) -> None:
+        """Heartbeats, and every few of them a sweep of the containers of dead workers."""
+        every = max(1.0, min(HEARTBEAT_S, self.lease_s / 3))
+        beats = 0
+        try:
+            while not stop.is_set():
+                try:
+                    await queue.heartbeat(self.sessions, self.name, slots=self.slots)
+                    if beats % SWEEP_EVERY == 0:
+                        await self._sweep(within_s=every * 3)
+                except Exception:
+                    log.exception("heartbeat or orphan sweep failed")
+                beats += 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), every)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(queue.gone(self.sessions, self.name))
+
+    async def _sweep(self, *, within_s: float) -> None:
+        known = await queue.known_workers(self.sessions, fresh_s=within_s)
+        known[self.name] = True
+        removed = await asyncio.to_thread(self.sandbox.sweep, lambda owner: _alive(owner, known))
+        if removed:
+            log.warning("removed %d orphaned containers and volumes: %s", len(removed), removed)
 
     async def _loop(self, stop: asyncio.Event, states, handle) -> None:
         while not stop.is_set():
@@ -159,7 +215,13 @@ class Worker:
             if renewer.done() and renewer.result() == "cancel":
                 await self._cancelled(job)
                 return
+            # Shutting down: hand the job back now rather than let its lease lapse.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(queue.hand_back(self.sessions, job.id, worker=self.name))
+                log.warning("job %s handed back on shutdown", job.id)
             raise
+        except LeaseLost as err:
+            log.warning("%s; its result is left to the worker that holds it", err)
         except Exception as err:
             log.exception("job %s failed on attempt %d", job.id, job.attempts)
             await self._retry_later(job, err)
@@ -180,10 +242,8 @@ class Worker:
 
     async def _cancelled(self, job: Job) -> None:
         """A teacher cancelled the job: its check run, if it has one, says so."""
-        if job.check_run_id is not None or job.attempts > 1:
-            gh = self.github.installation(job.installation_id)
-            with contextlib.suppress(Exception):
-                await self._complete(job, gh, render_cancelled())
+        if job.check_run_id is not None or job.attempts > 1 or await _has_writes(self, job):
+            await self._complete(job, render_cancelled())
         await self._finish(job, JobState.CANCELLED, None)  # the note says who asked
 
     async def _retry_later(self, job: Job, err: Exception) -> None:
@@ -208,7 +268,7 @@ class Worker:
             "A teacher can re-run it.",
         )
         with contextlib.suppress(Exception):
-            await self._complete(job, self.github.installation(job.installation_id), report)
+            await self._complete(job, report)
         await self._finish(job, JobState.FAILED, f"gave up after {job.attempts} attempts: {reason}")
 
     async def _finish(self, job: Job, state: JobState, note: str | None, **values) -> None:
@@ -230,7 +290,7 @@ class Worker:
             # A repo file is the student's own; an org file's details are the teacher's.
             mine = err.file == CONFIG_PATH
             report = render_error_report(str(err), kind="config", student_may_read=mine)
-            await self._complete(job, gh, report)
+            await self._complete(job, report)
             await self._finish(job, JobState.DONE, f"invalid config: {err}")
             return
         if resolution is None or resolution.config is None:
@@ -249,7 +309,7 @@ class Worker:
         refusal = await self._refusal(job, gh, config)
         if refusal is not None:
             title, summary, why = refusal
-            await self._complete(job, gh, render_not_graded(title, summary))
+            await self._complete(job, render_not_graded(title, summary), priority=Priority.NOTICE)
             note = "; ".join(filter(None, [f"not graded: {why}", locked]))
             await self._finish(
                 job,
@@ -260,7 +320,9 @@ class Worker:
                 assignment=resolution.assignment_name,
             )
             return
-        await self._write(job, gh, {"status": "queued", "output": render_queued()})
+        await self._post(
+            job, "queued", Priority.NOTICE, {"status": "queued", "output": render_queued()}
+        )
         await queue.transition(
             self.sessions,
             job.id,
@@ -269,7 +331,6 @@ class Worker:
             config=job.config,
             timing=job.timing,
             assignment=resolution.assignment_name,
-            check_run_id=job.check_run_id,
             note=locked[:2000],
         )
         self.wake()
@@ -335,30 +396,38 @@ class Worker:
         self._roles[key] = (asyncio.get_running_loop().time() + ROLE_TTL_S, teacher)
         return teacher
 
-    async def _write(self, job: Job, gh: InstallationClient, body: dict) -> None:
-        """Create the job's one check run with `body`, or update it to `body`. After a crash
-        between creating it and storing its id, it is found again by external_id (the job id)."""
-        if job.check_run_id is None and job.attempts > 1:
-            job.check_run_id = await gh.find_check_run(
-                job.owner, job.repo, job.head_sha, str(job.id)
-            )
-        if job.check_run_id is not None:
-            await gh.update_check_run(job.owner, job.repo, job.check_run_id, body)
-            return
-        created = await gh.create_check_run(
-            job.owner,
-            job.repo,
-            {
+    async def _post(
+        self,
+        job: Job,
+        kind: str,
+        priority: Priority,
+        body: dict,
+        *,
+        more_outputs: list[dict] | None = None,
+        delay_s: float = 0.0,
+        session=None,
+    ) -> None:
+        """Stage a write of the job's one check run in the outbox (in `session`, when given, so
+        it commits with the state it reports). It carries what a create needs: if no earlier
+        write was sent, this one creates the check run; after a crash the publisher finds a
+        check run already made by its external_id (the job id)."""
+        write = {
+            "kind": kind,
+            "priority": priority,
+            "body": {
                 "name": (job.config or {}).get("check_name") or CHECK_NAME,
                 "head_sha": job.head_sha,
                 "external_id": str(job.id),
                 **body,
             },
-        )
-        job.check_run_id = created["id"]
-        await queue.transition(
-            self.sessions, job.id, worker=self.name, release=False, check_run_id=job.check_run_id
-        )
+            "more_outputs": more_outputs,
+            "delay_s": delay_s,
+        }
+        if session is None:
+            await outbox.enqueue(self.sessions, job, **write)
+        else:
+            await outbox.stage(session, job, **write)
+        self.publisher.wake()
 
     # -- grading ----------------------------------------------------------------------------------
 
@@ -368,7 +437,9 @@ class Worker:
         if job.trigger == "push" and job.ref:
             newer = await queue.newer_push(self.sessions, job)
             if newer is not None:
-                await self._complete(job, gh, render_superseded(newer), rerun=False)
+                await self._complete(
+                    job, render_superseded(newer), rerun=False, priority=Priority.NOTICE
+                )
                 await self._finish(job, JobState.SKIPPED, f"superseded by {newer}")
                 return
         started = utcnow()
@@ -380,10 +451,12 @@ class Worker:
             state=JobState.RUNNING,
             started_at=started,
         )
-        await self._write(
+        await self._post(
             job,
-            gh,
+            "in_progress",
+            Priority.INTERMEDIATE,
             {"status": "in_progress", "started_at": _iso(started), "output": render_in_progress()},
+            delay_s=IN_PROGRESS_DELAY_S,
         )
         scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="pushgrade-job-"))
         try:
@@ -401,7 +474,6 @@ class Worker:
         late = await self._lateness(job, config)
         level, after_due = shown_at(config, utcnow())
         report = render_report(outcome, visibility=level, after_due=after_due, late=late)
-        await self._complete(job, gh, report)
         # Shown less now than after the deadline: the run is re-rendered then (see _reveals).
         reveal_at = reveal_moment(config)
         if after_due or reveal_at is None:
@@ -411,7 +483,10 @@ class Worker:
             if render_report(outcome, visibility=later, after_due=True, late=late) == report:
                 reveal_at = None
         penalty = late.penalty if late else 0.0
+        # The result, the check run's write and the job's end commit together: a crash loses
+        # none of them and sends nothing twice.
         async with write_session(self.sessions) as session:
+            await self._complete(job, report, priority=_result_priority(job), session=session)
             session.add(
                 Submission(
                     job_id=job.id,
@@ -429,8 +504,21 @@ class Worker:
                     reveal_at=reveal_at,
                 )
             )
-        # Keep what intake noted (locked fields the repo file tried to change) beside the reason.
-        await self._finish(job, JobState.DONE, "; ".join(filter(None, [job.note, outcome.reason])))
+            # Keep what intake noted (locked fields the repo file tried to change) beside it.
+            note = "; ".join(filter(None, [job.note, outcome.reason]))[:2000]
+            ended = await session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.lease_owner == self.name)
+                .values(
+                    state=JobState.DONE,
+                    finished_at=utcnow(),
+                    note=note,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+            if ended.rowcount != 1:
+                raise LeaseLost(f"job {job.id} was taken over while it was graded")
 
     async def _lateness(self, job: Job, config: AssignmentConfig) -> Lateness | None:
         timing = judge(config, await queue.pushed_at(self.sessions, job))
@@ -441,11 +529,12 @@ class Worker:
     async def _complete(
         self,
         job: Job,
-        gh: InstallationClient,
         report: CheckRunReport,
         *,
         rerun: bool = True,
         revealing: bool = False,
+        priority: Priority = Priority.FINAL,
+        session=None,
     ) -> None:
         batches = report.annotation_batches() or [()]
         body = {
@@ -458,11 +547,9 @@ class Worker:
             body["completed_at"] = _iso(utcnow())
         if rerun:
             body["actions"] = [RERUN_BUTTON]
-        await self._write(job, gh, body)
-        for batch in batches[1:]:  # GitHub takes 50 annotations per request; the rest follow
-            await gh.update_check_run(
-                job.owner, job.repo, job.check_run_id, {"output": report.output(batch)}
-            )
+        more = [report.output(batch) for batch in batches[1:]]  # 50 annotations a request
+        kind = "reveal" if revealing else "final"
+        await self._post(job, kind, priority, body, more_outputs=more, session=session)
 
     # -- reveal ----------------------------------------------------------------------------------
 
@@ -491,10 +578,43 @@ class Worker:
         level, after_due = shown_at(config, utcnow())
         late = await self._lateness(job, config)
         report = render_report(outcome, visibility=level, after_due=after_due, late=late)
-        gh = self.github.installation(job.installation_id)
-        await self._complete(job, gh, report, revealing=True)
+        await self._complete(job, report, revealing=True, priority=Priority.BACKGROUND)
         await queue.revealed(self.sessions, submission.id, level.value)
         log.info("%s/%s@%s revealed at %s", job.owner, job.repo, job.head_sha[:7], level.value)
+
+
+def _alive(owner: str, known: dict[str, bool]) -> bool:
+    """Whether the owner of a container is alive: a worker of ours by its heartbeat; one on this
+    host by its process; anyone else (another deployment sharing the engine) is not ours to
+    judge, so alive."""
+    if owner in known:
+        return known[owner]
+    host, _, pid = owner.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return True
+
+
+class LeaseLost(Exception):
+    """Another worker holds the job now (ours lapsed): what we did is not recorded."""
+
+
+def _result_priority(job: Job) -> Priority:
+    # A teacher's regrade from the dashboard must never delay a student's fresh result.
+    return Priority.BACKGROUND if job.trigger == "dashboard" else Priority.FINAL
+
+
+async def _has_writes(worker: Worker, job: Job) -> bool:
+    async with worker.sessions() as session:
+        return (
+            await session.scalar(select(OutboxWrite.id).where(OutboxWrite.job_id == job.id))
+        ) is not None
 
 
 def _any_match(name: str, globs: tuple[str, ...]) -> bool:

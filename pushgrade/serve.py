@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
+from ghapp.budget import Limits
 from ghapp.db import make_engine, migrate, sessionmaker
 from ghapp.github import GitHubApp
 from ghapp.settings import Settings
@@ -43,6 +44,7 @@ async def running(
     lease_s: float | None = None,
     poll_s: float = 2.0,
     grace_s: float = 10.0,
+    limits: Limits | None = None,
 ) -> AsyncIterator[Running]:
     """Start pushgrade; on leaving, stop claiming, give running jobs `grace_s` to finish, then
     cancel them (their leases lapse and another worker takes them over)."""
@@ -66,11 +68,13 @@ async def running(
             worker = Worker(
                 sessions,
                 github,
-                sandbox=sandbox or Sandbox(),
+                sandbox=sandbox,
                 slots=settings.workers,
                 public_url=settings.base_url,
                 lease_s=lease_s or settings.lease_s,
                 poll_s=poll_s,
+                limits=limits or Limits(settings.writes_per_minute, settings.writes_per_hour),
+                reconcile_s=settings.reconcile_s,
             )
             worker_task = asyncio.create_task(worker.run(stop), name="pushgrade-worker")
         if serve_web:
@@ -132,7 +136,9 @@ async def serve_forever(settings: Settings, *, serve_web: bool, run_worker: bool
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, done.set)
-    async with running(settings, serve_web=serve_web, run_worker=run_worker) as app:
+    async with running(
+        settings, serve_web=serve_web, run_worker=run_worker, grace_s=settings.grace_s
+    ) as app:
         parts = [p for p, on in (("web", serve_web), ("worker", run_worker)) if on]
         log.warning(
             "pushgrade %s running%s", " + ".join(parts), f" on {app.url}" if app.url else ""

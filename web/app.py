@@ -27,6 +27,7 @@ from prometheus_client import (
 from sqlalchemy import text
 
 from ghapp import events, queue
+from ghapp.metrics import REGISTRY as github_metrics
 from web import dashboard
 from web.dashboard import Dashboard
 
@@ -157,5 +158,6 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[METRICS].registry)
+    # The web's own metrics, then the GitHub side's (the writes of a worker in this process).
+    body = generate_latest(request.app[METRICS].registry) + generate_latest(github_metrics)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -418,13 +418,6 @@ async def until_waiting(sessions, n: int) -> None:
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-@pytest.mark.xfail(
-    strict=True,
-    raises=IntegrityError,
-    reason="queue._remember_installation reads, then inserts: on PostgreSQL two deliveries that "
-    "both introduce one installation (or repository) at once both insert it, and the second "
-    "fails on the primary key; SQLite's single writer serialises them",
-)
 async def test_two_deliveries_introducing_one_installation_at_once_are_both_stored(
     db_sessions, db_url
 ):

@@ -1,0 +1,112 @@
+"""Delivery reconciliation: find the webhooks that never reached pushgrade, and ingest them.
+
+GitHub does not retry a failed delivery. If pushgrade was down or unreachable for a minute,
+the pushes of that minute would never be graded. So, at start and every few minutes, the worker
+lists the App's recent deliveries (`GET /app/hook/deliveries`, with the App's JWT), picks those
+whose GUID was never stored, reads each one's payload from GitHub and ingests it as if it had
+arrived. A delivery is stored once, by GUID, however often it is found (and if the original
+arrives after all, it is a redelivery). The receive time is GitHub's first attempt to deliver
+it: a push sent on time while pushgrade was down is on time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from ghapp import events, metrics, queue
+from ghapp.github import GitHubApp, parse_moment
+from ghapp.models import Delivery, utcnow
+
+log = logging.getLogger(__name__)
+
+LOOKBACK = timedelta(hours=3)  # how far back each pass looks (GitHub keeps 30 days)
+# Events whose loss would lose work; anything else (ping, check_run.completed …) is left.
+RECOVERED_EVENTS = frozenset(
+    {"push", "check_run", "check_suite", "installation", "installation_repositories"}
+)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        sessions: async_sessionmaker,
+        github: GitHubApp,
+        *,
+        every_s: float = 300.0,
+        lookback: timedelta = LOOKBACK,
+        on_new_work: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.sessions = sessions
+        self.github = github
+        self.every_s = every_s
+        self.lookback = lookback
+        self.on_new_work = on_new_work
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.once()
+            except Exception:
+                log.exception("reconciling webhook deliveries failed; trying again later")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.every_s)
+
+    async def once(self) -> int:
+        """One pass: the number of deliveries recovered."""
+        first_attempt: dict[str, dict] = {}
+        async for item in self.github.deliveries(since=utcnow() - self.lookback):
+            guid = item.get("guid")
+            if isinstance(guid, str) and item.get("event") in RECOVERED_EVENTS:
+                first_attempt[guid] = item  # newest first: the last one seen is the earliest
+        if not first_attempt:
+            return 0
+        stored = await self._stored(list(first_attempt))
+        recovered = 0
+        for guid, item in first_attempt.items():
+            if guid in stored:
+                continue
+            if await self._recover(guid, item):
+                recovered += 1
+        if recovered:
+            log.warning("recovered %d webhook deliveries that never reached pushgrade", recovered)
+            self.on_new_work()
+        return recovered
+
+    async def _stored(self, guids: list[str]) -> set[str]:
+        found: set[str] = set()
+        async with self.sessions() as session:
+            for start in range(0, len(guids), 500):
+                chunk = guids[start : start + 500]
+                rows = await session.execute(select(Delivery.guid).where(Delivery.guid.in_(chunk)))
+                found.update(rows.scalars())
+        return found
+
+    async def _recover(self, guid: str, item: dict) -> bool:
+        detail = await self.github.delivery(item["id"])
+        payload = (detail.get("request") or {}).get("payload")
+        event = str(item.get("event"))
+        try:
+            decisions = events.decide(event, payload, app_id=int(self.github.app_id))
+        except events.BadPayload as err:
+            log.error("delivery %s (%s) cannot be recovered: %s", guid, event, err)
+            decisions = [events.Ignore(f"recovered, but unreadable: {err}")]
+        action = payload.get("action") if isinstance(payload, dict) else None
+        created = await queue.ingest(
+            self.sessions,
+            guid=guid,
+            event=event,
+            action=action if isinstance(action, str) else None,
+            decisions=decisions,
+            received_at=parse_moment(item.get("delivered_at")) or utcnow(),
+        )
+        if created is None:  # it arrived meanwhile
+            return False
+        metrics.DELIVERIES_RECOVERED.labels(event).inc()
+        return True
