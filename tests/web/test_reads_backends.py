@@ -1,0 +1,56 @@
+"""The dashboard's queries and its session rows on SQLite and on PostgreSQL alike."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from tests.web.dash import ORG, OTHER, SESSION_SECRET, seed
+from web import gradebook, reads
+from web.sessions import Cookies, SessionStore
+
+
+def fake_sim():
+    ids = {ORG: 40_000_001, OTHER: 40_000_002}
+    installation_for = lambda login: SimpleNamespace(id=ids[login])  # noqa: E731
+    return SimpleNamespace(world=SimpleNamespace(installation_for=installation_for))
+
+
+async def test_every_page_query_answers_the_same_on_both_backends(db_sessions):
+    ids = await seed(SimpleNamespace(sessions=db_sessions), fake_sim())
+    accounts = await reads.accounts(db_sessions)
+    assert [(a.login, a.installation_id) for a in accounts] == [
+        (ORG, 40_000_001),
+        (OTHER, 40_000_002),
+    ]
+    assert (await reads.account(db_sessions, "CS101")).login == ORG
+    [hw1] = await reads.assignments(db_sessions, ORG)
+    assert (hw1.name, hw1.repos, hw1.graded, hw1.late, hw1.failing) == ("hw1", 4, 2, 1, 1)
+    runs, jobs = await reads.gradebook_input(db_sessions, ORG, "hw1")
+    table = gradebook.rows(runs, jobs)
+    assert [(r.repo, r.attempts, r.late) for r in table] == [
+        ("hw1-alice", 2, True),
+        ("hw1-bob", 1, False),
+        ("hw1-carol", 0, False),
+        ("hw1-erin", 0, False),
+    ]
+    assert [p.repo for p in await reads.config_problems(db_sessions, ORG)] == ["hw1-dave"]
+    assert [p.repo for p in await reads.grader_problems(db_sessions, ORG, "hw1")] == ["hw1-bob"]
+    queue = await reads.queue(db_sessions, ORG)
+    assert [len(queue[k]) for k in ("waiting", "running", "failed")] == [1, 0, 1]
+    job, graded = await reads.job(db_sessions, ids["alice2"])
+    assert job.repo == "hw1-alice" and graded.late and graded.score == 5
+    assert await reads.job(db_sessions, 10**6) is None
+    history = await reads.repo_history(db_sessions, ORG, "hw1-alice")
+    assert [(j.id, score) for j, score, _ in history] == [(ids["alice2"], 5), (ids["alice1"], 3)]
+    assert (await reads.assignment_config(db_sessions, ORG, "hw1"))["image"] == "grader:1"
+
+
+async def test_sessions_are_stored_found_and_ended_on_both_backends(db_sessions):
+    store = SessionStore(db_sessions, Cookies(SESSION_SECRET, secure=False))
+    raw = await store.create(login="prof", user_id=7, token="ghu_secret")
+    found = await store.load(raw)
+    assert (found.login, found.user_id) == ("prof", 7) and len(found.csrf) >= 40
+    assert await store.user_token(found) == "ghu_secret"
+    assert await store.load("x" * 43) is None
+    await store.end(found)
+    assert await store.load(raw) is None
