@@ -69,9 +69,13 @@ class WriteBudget:
         self.sessions = sessions
         self.limits = limits
 
-    async def take(self, installation_id: int, priority: Priority) -> float:
+    async def take(self, installation_id: int, priority: Priority, *, owed: int = 0) -> float:
         """Take a place for one write now: 0.0 when taken, else the seconds to wait before
-        asking again (the installation is blocked, or its budget is spent for `priority`)."""
+        asking again (the installation is blocked, or its budget is spent for `priority`).
+
+        `owed`: results still to come for this installation (jobs not finished, results not
+        sent). Anything but a result leaves that many places of the hour to them: at a
+        deadline the "queued" notices are what gives way, not an hour's wait for a result."""
         now = utcnow()
         async with write_session(self.sessions) as session:
             if session.bind.dialect.name == "postgresql":  # one taker per installation at once
@@ -84,13 +88,18 @@ class WriteBudget:
             if until is not None and until > now:
                 return (until - now).total_seconds()
             waits = []
-            for limit, window in (
-                (self.limits.per_minute, self.limits.minute),
-                (self.limits.per_hour, self.limits.hour),
+            for limit, window, keep in (
+                (self.limits.per_minute, self.limits.minute, 0),
+                (self.limits.per_hour, self.limits.hour, owed),
             ):
                 if limit is None:
                     continue
                 allowed = max(1, math.floor(limit * (1 - RESERVE[priority])))
+                if priority is not Priority.FINAL:
+                    allowed -= keep
+                    if allowed < 1:
+                        waits.append(self.limits.minute.total_seconds() / 4)
+                        continue
                 recent = (
                     select(GitHubWrite.at)
                     .where(

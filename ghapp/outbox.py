@@ -21,7 +21,7 @@ from datetime import timedelta
 
 import aiohttp
 import gidgethub
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -29,7 +29,7 @@ from ghapp import metrics
 from ghapp.budget import Priority, WriteBudget
 from ghapp.db import write_session
 from ghapp.github import GitHubApp, RateLimited
-from ghapp.models import Job, OutboxWrite, utcnow
+from ghapp.models import Job, JobState, OutboxWrite, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -204,12 +204,18 @@ class Publisher:
             )
         wait = self.poll_s if upcoming is None else (upcoming - now).total_seconds()
         waiting_installations: set[int] = set()
+        owed: dict[int, int] = {}
         for row in rows:
             if row.installation_id in waiting_installations:
                 continue  # lower priorities of an installation wait behind a higher one
             if self._slots.locked():
                 return 0.05
-            delay = await self.budget.take(row.installation_id, Priority(row.priority))
+            priority = Priority(row.priority)
+            if priority is not Priority.FINAL and row.installation_id not in owed:
+                owed[row.installation_id] = await self._owed(row.installation_id)
+            delay = await self.budget.take(
+                row.installation_id, priority, owed=owed.get(row.installation_id, 0)
+            )
             if delay > 0:
                 metrics.WRITES_DEFERRED.labels(str(row.installation_id)).inc()
                 waiting_installations.add(row.installation_id)
@@ -222,6 +228,27 @@ class Publisher:
             self._tasks.add(task)
             task.add_done_callback(self._done)
         return max(wait, 0.01)
+
+    async def _owed(self, installation_id: int) -> int:
+        """Results this installation still owes its students: jobs not finished, and results
+        staged but not sent."""
+        unfinished = [str(s) for s in (JobState.RECEIVED, JobState.QUEUED, JobState.RUNNING)]
+        async with self.sessions() as session:
+            jobs = await session.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.installation_id == installation_id, Job.state.in_(unfinished))
+            )
+            staged = await session.scalar(
+                select(func.count())
+                .select_from(OutboxWrite)
+                .where(
+                    OutboxWrite.installation_id == installation_id,
+                    OutboxWrite.sent.is_(False),
+                    OutboxWrite.priority == int(Priority.FINAL),
+                )
+            )
+        return int(jobs or 0) + int(staged or 0)
 
     def _done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)

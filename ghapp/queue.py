@@ -14,6 +14,7 @@ from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from ghapp import events
 from ghapp.db import write_session
@@ -163,13 +164,32 @@ async def claim(
     *,
     worker: str,
     lease_s: float,
+    one_per_repo: bool = False,
 ) -> Job | None:
-    """Take the oldest claimable job in `states` under a fresh lease, or None."""
+    """Take the oldest claimable job in `states` under a fresh lease, or None.
+
+    `one_per_repo`: skip jobs of a repo that has one of `states` held by a live lease, so one
+    repo pushing fifty times (re-runs, regrades: pushes coalesce anyway) takes one grading slot,
+    not all of them, and the other repos' pushes go on."""
     now = utcnow()
+    wanted = [str(s) for s in states]
     claimable = and_(
-        Job.state.in_([str(s) for s in states]),
+        Job.state.in_(wanted),
         or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < now),
     )
+    if one_per_repo:
+        held = aliased(Job)
+        claimable = and_(
+            claimable,
+            ~select(held.id)
+            .where(
+                held.owner == Job.owner,
+                held.repo == Job.repo,
+                held.state.in_(wanted),
+                held.lease_expires_at >= now,
+            )
+            .exists(),
+        )
     candidate = select(Job.id).where(claimable).order_by(Job.id).limit(1)
     # Idle workers poll: a read (concurrent with everything under WAL) finds out whether there is
     # anything to claim before a write transaction is opened for it.

@@ -130,7 +130,7 @@ class Worker:
             self._loop(stop, (JobState.RECEIVED,), self._intake) for _ in range(self.intake_slots)
         ]
         loops += [
-            self._loop(stop, (JobState.QUEUED, JobState.RUNNING), self._grade)
+            self._loop(stop, (JobState.QUEUED, JobState.RUNNING), self._grade, one_per_repo=True)
             for _ in range(self.slots)
         ]
         loops.append(self._reveals(stop))
@@ -181,11 +181,15 @@ class Worker:
         if removed:
             log.warning("removed %d orphaned containers and volumes: %s", len(removed), removed)
 
-    async def _loop(self, stop: asyncio.Event, states, handle) -> None:
+    async def _loop(self, stop: asyncio.Event, states, handle, *, one_per_repo=False) -> None:
         while not stop.is_set():
             try:
                 job = await queue.claim(
-                    self.sessions, states, worker=self.name, lease_s=self.lease_s
+                    self.sessions,
+                    states,
+                    worker=self.name,
+                    lease_s=self.lease_s,
+                    one_per_repo=one_per_repo,
                 )
             except Exception:
                 log.exception("claiming a job failed")

@@ -394,21 +394,23 @@ class Sandbox:
         mid-run, with SIGKILL or the machine); never this sandbox's own. Returns their names."""
         removed = []
         try:
-            containers = self.client.containers.list(all=True, filters={"label": LABEL})
+            # Sparse: no inspect per container, which fails on one removed meanwhile.
+            containers = self.client.containers.list(
+                all=True, sparse=True, filters={"label": LABEL}
+            )
             volumes = self.client.volumes.list(filters={"label": LABEL})
             for item in [*containers, *volumes]:
-                labels = (
-                    item.attrs.get("Labels") or item.attrs.get("Config", {}).get("Labels")
-                ) or {}
+                labels = item.attrs.get("Labels") or {}
                 owner = labels.get(OWNER_LABEL, "")
                 if owner == self.owner or (owner and live(owner)):
                     continue
                 try:
                     if isinstance(item, docker.models.containers.Container):
                         item.remove(force=True, v=True)
+                        removed.append((item.attrs.get("Names") or [item.id])[0].lstrip("/"))
                     else:
                         item.remove(force=True)
-                    removed.append(item.name)
+                        removed.append(item.name)
                 except docker.errors.NotFound:
                     pass
         except docker.errors.DockerException as err:

@@ -96,3 +96,13 @@ async def test_old_writes_are_pruned(db_sessions):
     await asyncio.sleep(budget.limits.hour.total_seconds() + 0.1)  # an "hour" of 1.5 s here
     await budget.prune()
     assert await budget.used(INSTALLATION) == (0, 0)
+
+
+async def test_notices_leave_the_hour_to_the_results_still_owed(db_sessions):
+    budget = WriteBudget(db_sessions, Limits(per_minute=100, per_hour=20, **FAST))
+    # 18 results are still to come: of the hour's 20 places a notice may take only what is left.
+    assert await takes(budget, Priority.NOTICE, 1) == [0.0]
+    assert await budget.take(INSTALLATION, Priority.NOTICE, owed=18) > 0
+    assert await budget.take(INSTALLATION, Priority.NOTICE, owed=16) == 0.0
+    # Results themselves are never held back by what is owed.
+    assert await takes(budget, Priority.FINAL, 18) == [0.0] * 18

@@ -1,0 +1,59 @@
+"""Fair share on SQLite and PostgreSQL: one repo's many jobs take one grading slot at a time,
+so the other repos' pushes go on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ghapp import queue
+from ghapp.models import Job, JobState, utcnow
+
+GRADING = (JobState.QUEUED, JobState.RUNNING)
+
+
+async def add(sessions, repo: str, n: int) -> None:
+    async with sessions() as session, session.begin():
+        for i in range(n):
+            session.add(
+                Job(
+                    state=JobState.QUEUED,
+                    trigger="rerequested",
+                    installation_id=1,
+                    owner="cs101",
+                    repo=repo,
+                    head_sha=f"{i:040x}",
+                    attempts=0,
+                    note="",
+                )
+            )
+
+
+async def claim(sessions, worker: str) -> Job | None:
+    return await queue.claim(sessions, GRADING, worker=worker, lease_s=60, one_per_repo=True)
+
+
+async def test_a_busy_repo_takes_one_slot_and_the_others_go_on(db_sessions):
+    await add(db_sessions, "hw1-busy", 50)
+    await add(db_sessions, "hw1-quiet", 1)
+    first, second, third = [await claim(db_sessions, f"w{i}") for i in range(3)]
+    assert (first.repo, second.repo, third) == ("hw1-busy", "hw1-quiet", None)
+    # Once the busy repo's job ends, its next one is taken.
+    await queue.transition(db_sessions, first.id, worker="w0", state=JobState.DONE)
+    assert (await claim(db_sessions, "w3")).repo == "hw1-busy"
+
+
+async def test_a_lapsed_lease_does_not_keep_its_repo_busy(db_sessions):
+    await add(db_sessions, "hw1-orphan", 2)
+    async with db_sessions() as session, session.begin():
+        job = await session.get(Job, 1)
+        job.state, job.lease_owner = JobState.RUNNING, "dead:1"
+        job.lease_expires_at = utcnow() - timedelta(seconds=5)
+    taken = await claim(db_sessions, "w1")
+    assert taken.id == 1  # the orphan itself is taken over first
+    assert await claim(db_sessions, "w2") is None  # and now it holds its repo
+
+
+async def test_without_the_cap_every_slot_may_take_one_repo(db_sessions):
+    await add(db_sessions, "hw1-busy", 3)
+    taken = [await queue.claim(db_sessions, GRADING, worker="w", lease_s=60) for _ in range(3)]
+    assert [job.repo for job in taken] == ["hw1-busy"] * 3
