@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -63,12 +64,36 @@ async def write_session(sessions: async_sessionmaker) -> AsyncIterator[AsyncSess
 
 
 async def migrate(engine: AsyncEngine, revision: str = "heads") -> None:
-    """Bring the schema to `revision`, the newest by default (a no-op when it is there)."""
-    async with engine.begin() as connection:
+    """Bring the schema to `revision`, the newest by default (a no-op when it is there).
+    Processes migrating one database at once take turns: an advisory lock on PostgreSQL, a
+    lock file beside the database on SQLite."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    lock = _file_lock(Path(f"{database}.migrate-lock") if database else None)
+    async with lock, engine.begin() as connection:
         await connection.run_sync(_upgrade, revision)
 
 
+@contextlib.asynccontextmanager
+async def _file_lock(path: Path | None) -> AsyncIterator[None]:
+    if path is None or str(path).startswith(":memory:"):
+        yield
+        return
+    with open(path, "a+b") as handle:
+        await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# Any number of processes start at once on an empty PostgreSQL: one migrates, the others wait
+# for it and then find nothing to do (without this, all but one failed on duplicate keys).
+_MIGRATION_LOCK = 7_349_120_261_125
+
+
 def _upgrade(connection: Connection, revision: str) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection

@@ -68,6 +68,15 @@ def _parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_, description=f"{help_}. {environment}")
         command.set_defaults(func=_cmd_serve, serve_web=web_, run_worker=worker_)
 
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring the database's schema up to date, then exit",
+        description="Apply the database migrations (PUSHGRADE_DATABASE_URL) and exit: run it "
+        "once before starting a new version's processes. The processes also migrate on start; "
+        "several starting at once on PostgreSQL take turns.",
+    )
+    migrate.set_defaults(func=_cmd_migrate)
+
     demo = commands.add_parser(
         "demo",
         help="the whole path on loopback: simulator, app, a student's pushes, their check runs",
@@ -129,6 +138,24 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"pushgrade: {err}", file=sys.stderr)
         return EXIT_USAGE
     asyncio.run(serve_forever(settings, serve_web=args.serve_web, run_worker=args.run_worker))
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+
+    from ghapp.db import DEFAULT_URL, make_engine, migrate
+
+    async def run() -> None:
+        engine = make_engine(os.environ.get("PUSHGRADE_DATABASE_URL", "").strip() or DEFAULT_URL)
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    print("pushgrade: the database schema is up to date")
     return 0
 
 

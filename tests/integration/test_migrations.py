@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -45,3 +47,25 @@ async def test_a_database_of_the_first_release_upgrades_keeping_its_jobs(tmp_pat
             assert await connection.run_sync(_differences) == []
     finally:
         await engine.dispose()
+
+
+async def test_processes_migrating_an_empty_database_at_once_take_turns(db_url):
+    """Four processes' worth of engines migrate one empty database together: none fails."""
+    engines = [make_engine(db_url) for _ in range(4)]
+    try:
+        await asyncio.gather(*(migrate(engine) for engine in engines))
+        async with engines[0].connect() as connection:
+            assert await connection.run_sync(_differences) == []
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+def test_pushgrade_migrate_brings_a_database_up_to_date(tmp_path, monkeypatch, capsys):
+    from pushgrade.cli import main
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.sqlite3'}"
+    monkeypatch.setenv("PUSHGRADE_DATABASE_URL", url)
+    assert main(["migrate"]) == 0
+    assert "up to date" in capsys.readouterr().out
+    assert (tmp_path / "fresh.sqlite3").stat().st_size > 0
