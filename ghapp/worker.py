@@ -475,6 +475,10 @@ class Worker:
                 outcome = await grade_async(archive, config.sandbox_spec(), sandbox=self.sandbox)
         finally:
             await asyncio.to_thread(shutil.rmtree, scratch, True)
+        if outcome.error in _ENGINE_TROUBLE and job.attempts < MAX_ATTEMPTS:
+            # The engine restarting, a container that vanished: not the submission's doing nor
+            # the teacher's. Try again later (with backoff) before saying anything final.
+            raise EngineTrouble(outcome.reason or str(outcome.error))
         late = await self._lateness(job, config)
         level, after_due = shown_at(config, utcnow())
         report = render_report(outcome, visibility=level, after_due=after_due, late=late)
@@ -603,6 +607,13 @@ def _alive(owner: str, known: dict[str, bool]) -> bool:
             return True
         return True
     return True
+
+
+_ENGINE_TROUBLE = frozenset({ErrorKind.DOCKER_UNAVAILABLE, ErrorKind.SANDBOX_FAILED})
+
+
+class EngineTrouble(Exception):
+    """The Docker engine failed under a run: retried, as any transient failure is."""
 
 
 class LeaseLost(Exception):
