@@ -449,18 +449,19 @@ def test_the_secrets_entrypoint_loads_pushgrade_files_into_the_environment(tmp_p
     assert "private_key" not in env and "PUSHGRADE_PRIVATE_KEY" not in env
 
 
-def migration_script(command: list[str]) -> str:
-    assert command[:2] == ["python", "-c"], command
-    return command[2]
+def migration_command(command: list[str]) -> list[str]:
+    """The migrate service's command, run with this checkout's `pushgrade`."""
+    assert command == ["pushgrade", "migrate"], command
+    return [str(Path(sys.executable).with_name("pushgrade")), "migrate"]
 
 
 def test_the_migration_command_brings_an_empty_database_to_the_newest_schema(tmp_path):
-    script = migration_script(load_compose()["services"]["migrate"]["command"])
+    command = migration_command(load_compose()["services"]["migrate"]["command"])
     database = tmp_path / "fresh.sqlite3"
     url = f"sqlite+aiosqlite:///{database}"
     for _ in range(2):  # the second run finds the schema there already
         done = subprocess.run(
-            [sys.executable, "-c", script],
+            command,
             env={"PUSHGRADE_DATABASE_URL": url, "PATH": "/usr/bin:/bin"},
             capture_output=True, text=True, timeout=120, cwd=tmp_path,
         )  # fmt: skip
@@ -660,7 +661,7 @@ def test_every_container_has_resource_requests_and_a_memory_limit():
 def test_the_migration_job_runs_the_same_migration_as_compose():
     job = by_kind("Job")["pushgrade-migrate"]
     container = job["spec"]["template"]["spec"]["containers"][0]
-    compose = migration_script(load_compose()["services"]["migrate"]["command"])
-    assert migration_script(container["command"]).strip() == compose.strip()
+    compose = load_compose()["services"]["migrate"]["command"]
+    assert container["command"] == compose == ["pushgrade", "migrate"]
     names = {item["name"] for item in container["env"]}
     assert "PUSHGRADE_DATABASE_URL" in names
