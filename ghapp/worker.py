@@ -397,6 +397,13 @@ class Worker:
         if cached is not None and cached[0] > asyncio.get_running_loop().time():
             return cached[1]
         teacher = await gh.org_role(owner, login) == "admin"
+        if not teacher:  # or a member of a team the org file names (`teachers:`)
+            with contextlib.suppress(ConfigError):
+                org = await self.configs.org_file(gh, owner)
+                for team in (org.teachers or ()) if org else ():
+                    if await gh.team_member(owner, team, login):
+                        teacher = True
+                        break
         self._roles[key] = (asyncio.get_running_loop().time() + ROLE_TTL_S, teacher)
         return teacher
 

@@ -274,3 +274,31 @@ async def test_a_reveal_due_while_pushgrade_was_down_happens_when_it_is_back(
         [graded] = await submissions(second, "hw1-lu")
     assert "assert" in sim.check_run(run["id"])["output"]["text"]
     assert graded.revealed_at is not None and graded.level == "full"
+
+
+async def test_a_rerun_by_a_member_of_the_org_files_teachers_team_is_not_counted(
+    sim, app, example_grader
+):
+    sim.add_team_member(ORG, "staff", "ta-tim")
+    sim.create_repo(
+        ORG,
+        ".github",
+        files={
+            ".github/pushgrade.yml": "teachers: staff\n"
+            + org_file(example_grader).replace(
+                "    visibility: tests\n", "    visibility: tests\n    max_graded_per_day: 1\n"
+            )
+        },
+    )
+    sim.create_repo(ORG, "hw1-ula", files={"README.md": "hw\n"})
+    sha = await sim.push(ORG, "hw1-ula", {"calc.py": PASSING})
+    first = await completed(sim, "hw1-ula", sha)
+    assert first["conclusion"] == "success"
+    await sim.press_action(first["id"], "rerun", sender="ta-tim")
+    for _ in range(240):
+        runs = sim.check_runs(ORG, "hw1-ula", sha)
+        if len(runs) == 2 and runs[-1]["status"] == "completed":
+            break
+        await asyncio.sleep(0.25)
+    assert runs[-1]["conclusion"] == "success"  # graded, not "daily limit reached"
+    assert [job.counted for job in await settled_jobs(app, "hw1-ula")] == [True, False]
