@@ -29,7 +29,7 @@ from ghapp import metrics
 from ghapp.budget import Priority, WriteBudget
 from ghapp.db import write_session
 from ghapp.github import GitHubApp, RateLimited
-from ghapp.models import Job, JobState, OutboxWrite, utcnow
+from ghapp.models import GitHubWrite, Job, JobState, OutboxWrite, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,7 @@ class Publisher:
                     wait = await self.publish_once()
                     if loop.time() - last_prune > prune_every:
                         await self.budget.prune()
+                        await self._report_budget()
                         last_prune = loop.time()
                 except Exception:
                     log.exception("publishing check-run writes failed; trying again shortly")
@@ -218,6 +219,7 @@ class Publisher:
             )
             if delay > 0:
                 metrics.WRITES_DEFERRED.labels(str(row.installation_id)).inc()
+                await self._gauge(row.installation_id)
                 waiting_installations.add(row.installation_id)
                 wait = min(wait, delay)
                 continue
@@ -228,6 +230,19 @@ class Publisher:
             self._tasks.add(task)
             task.add_done_callback(self._done)
         return max(wait, 0.01)
+
+    async def _report_budget(self) -> None:
+        async with self.sessions() as session:
+            installations = (
+                await session.execute(select(GitHubWrite.installation_id).distinct())
+            ).scalars()
+        for installation_id in list(installations):
+            await self._gauge(installation_id)
+
+    async def _gauge(self, installation_id: int) -> None:
+        minute, hour = await self.budget.used(installation_id)
+        metrics.BUDGET_USED.labels(str(installation_id), "minute").set(minute)
+        metrics.BUDGET_USED.labels(str(installation_id), "hour").set(hour)
 
     async def _owed(self, installation_id: int) -> int:
         """Results this installation still owes its students: jobs not finished, and results

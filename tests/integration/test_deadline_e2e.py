@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import pytest
 
 from ghapp.budget import Limits
@@ -78,6 +79,14 @@ async def test_results_graded_while_github_refuses_writes_arrive_once_it_is_back
     results = await all_completed(sim, pushed, timeout=90)
     assert {run["conclusion"] for run in results.values()} == {"success"}
     assert all(len(sim.check_runs(ORG, name, sha)) == 1 for name, sha in pushed.items())
+    async with aiohttp.ClientSession() as http, http.get(f"{app.url}/metrics") as response:
+        exposed = await response.text()
+    inst = installation(sim)
+    assert (
+        f'pushgrade_github_write_failures_total{{installation="{inst}",outcome="transient"}}'
+        in (exposed)
+    )
+    assert f'pushgrade_github_writes_sent_total{{installation="{inst}",kind="final"}}' in exposed
 
 
 async def test_pushes_delivered_while_pushgrade_was_down_are_graded_once_it_is_back(
