@@ -34,6 +34,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ghapp.grader_source import Grader
 from runner.spec import SandboxLimits, SandboxSpec, parse_size
 
 MAX_CONFIG_BYTES = 256 * 1024
@@ -162,12 +163,15 @@ class LateConfig(BaseModel):
 # short-form config (stored with each job) is what it always was.
 _NEWER_FIELDS = (
     "repos", "branches", "due", "late", "max_graded_per_day", "after_due", "check_name",
+    "grader",
 )  # fmt: skip
 
 
 class AssignmentConfig(BaseModel):
-    """One assignment's settings. `image` may be left out only where `load_file` reads a file (the
-    org or the repo file may supply it); validating without that context requires it."""
+    """One assignment's settings. The grader is `image` (a registry reference) or `grader` (a
+    repository pushgrade builds it from), never both. Both may be left out only where `load_file`
+    reads a file (the org or the repo file may supply one); validating without that context
+    requires one."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -187,12 +191,15 @@ class AssignmentConfig(BaseModel):
     max_graded_per_day: int | None = Field(None, ge=1, le=100_000)
     after_due: Annotated[VisibilityLevel | None, BeforeValidator(_one_value)] = None
     check_name: str = Field("pushgrade", min_length=1, max_length=100)
+    grader: Grader = Field(None, validate_default=True)
 
-    @field_validator("image", mode="before")
+    @field_validator("grader", mode="after")
     @classmethod
     def _image_required(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None and not (info.context or {}).get("image_optional"):
-            raise PydanticCustomError("missing", "Field required")
+        # Checked here, after both: an image that failed its own checks is not "missing".
+        optional = (info.context or {}).get("image_optional")
+        if "image" in info.data and info.data["image"] is None and value is None and not optional:
+            raise PydanticCustomError("no_image", "no grader")
         return value
 
     @model_serializer(mode="wrap")
@@ -203,11 +210,13 @@ class AssignmentConfig(BaseModel):
                 del data[name]
         return data
 
-    def sandbox_spec(self, *, pull_missing: bool = True) -> SandboxSpec:
-        if self.image is None:
+    def sandbox_spec(self, *, pull_missing: bool = True, image: str | None = None) -> SandboxSpec:
+        """The sandbox's input; `image` (the image built from `grader`) overrides `image`."""
+        image = image or self.image
+        if image is None:
             raise ValueError("no grader image: the config sets no image")
         return SandboxSpec(
-            image=self.image,
+            image=image,
             limits=SandboxLimits(
                 timeout_s=self.timeout,
                 memory_bytes=self.limits.memory,
@@ -366,6 +375,14 @@ def consistency_problems(
     have = config.model_fields_set
     late_set = config.late.model_fields_set if config.late else set()
     problems = []
+    if config.image is not None and config.grader is not None:
+        problems.append(
+            (
+                "grader",
+                "an assignment names image: (a registry reference) or grader: (a repository "
+                "to build it from), not both",
+            )
+        )
     if config.late is not None and config.due is None and (not only_set or "due" in have):
         problems.append(("late", "needs due: (the deadline a push is late for)"))
     cutoff = config.late.cutoff if config.late else None
@@ -447,8 +464,12 @@ def _problems(
     problems = []
     for issue in err.errors():
         loc = [str(part) for part in issue["loc"]]
+        if issue["type"] == "no_image":  # raised after `grader`, about the pair: shown at image
+            loc[-1] = "image"
         where = _where(node, loc)
-        if issue["type"] == "extra_forbidden":
+        if issue["type"] == "no_image":
+            message = "this setting is required (or grader:, a repository to build the grader from)"
+        elif issue["type"] == "extra_forbidden":
             message = f"unknown setting {loc[-1]!r}" + _did_you_mean(loc, model, also)
         elif issue["type"] == "missing":
             message = "this setting is required"

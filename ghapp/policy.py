@@ -4,10 +4,10 @@ The org file (in the org's `.github` repo) is writable only by teachers; the rep
 student's repo, which the student can edit. So when an org assignment applies to a repo it is the
 whole policy: every setting comes from it or from the defaults, never from the repo file, which
 may only name the branches graded and the check's name. Otherwise a student could bring their
-own image (one that awards full marks), a deadline already past with `after_due: full`, or a
-network. A repo file that tries to change a locked setting is noted for the teacher, and has no
-effect. Without a matching org assignment, the repo file stands alone (a teacher's own repos).
-Pure functions over parsed files.
+own image or grader repo (one that awards full marks), a deadline already past with
+`after_due: full`, or a network. A repo file that tries to change a locked setting is noted for
+the teacher, and has no effect. Without a matching org assignment, the repo file stands alone
+(a teacher's own repos). Pure functions over parsed files.
 """
 
 from __future__ import annotations
@@ -185,11 +185,14 @@ def _build(merged: Mapping[str, Any], name: str, file: str, *, org_file: bool) -
         else:
             data[key] = value
     problems = []
-    if data.get("image") is None:
+    if data.get("image") is None and data.get("grader") is None:
         where = "in the org file's assignment" if org_file else "in the file"
         problems.append(
             ConfigProblem(
-                "", "image", f"assignment {name!r} has no grader image: set image: {where}"
+                "",
+                "image",
+                f"assignment {name!r} has no grader image: set image: {where} "
+                "(or grader:, a repository to build it from)",
             )
         )
     else:
@@ -209,6 +212,9 @@ def show(key: str, value: Any) -> str:
             if value % size == 0:
                 return f"{value // size}{unit}"
         return str(value)
+    if isinstance(value, BaseModel):  # grader: {repo: …}
+        shown = [f"{k}: {show(k, v)}" for k, v in value.model_dump(exclude_none=True).items()]
+        return "{" + ", ".join(shown) + "}"
     if isinstance(value, Enum):
         value = value.value
     if isinstance(value, str):
