@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import aiohttp
 import gidgethub
@@ -182,6 +183,23 @@ class InstallationClient:
             return await getattr(api, method.lower())(url, data=data)
 
         return await with_retries(once, what=what) if self.patient else await once()
+
+    async def commit_sha(self, owner: str, repo: str, ref: str | None) -> str | None:
+        """The commit a branch, tag or sha names (None: the default branch's head), or None
+        when there is no such ref or the installation cannot see the repository."""
+        try:
+            if ref is None:
+                found = await self._call("GET", f"/repos/{owner}/{repo}", what="read a repo")
+                ref = str(found.get("default_branch") or "")
+            item = await self._call(
+                "GET", f"/repos/{owner}/{repo}/commits/{quote(ref, safe='/')}", what="read a ref"
+            )
+        except gidgethub.BadRequest as err:
+            if err.status_code in (404, 422):
+                return None
+            raise
+        sha = item.get("sha") if isinstance(item, dict) else None
+        return sha if isinstance(sha, str) and sha else None
 
     async def file(self, owner: str, repo: str, path: str, ref: str | None) -> bytes | None:
         """A file's bytes at `ref` (None: the default branch), or None when there is no such

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -164,6 +165,8 @@ class Submission(Base):
     reveal_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     reveal_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The exact image the run used (its id, sha256:…): a regrade records its own.
+    image_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class OutboxWrite(Base):
@@ -238,3 +241,32 @@ class WebSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class GraderBuild(Base):
+    """The image built from one commit of a grader repository on one Docker engine. The row is
+    the claim: whoever inserts it (or takes over a lapsed or long-failed one) builds, every other
+    job needing that grader waits for `state` to leave "building". Reused until the grader repo
+    moves to another commit."""
+
+    __tablename__ = "grader_builds"
+    __table_args__ = (
+        UniqueConstraint("grader", "commit_sha", "engine", name="uq_grader_builds_commit_engine"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    grader: Mapped[str] = mapped_column(String(255))  # owner/name of the grader repository
+    commit_sha: Mapped[str] = mapped_column(String(64))
+    engine: Mapped[str] = mapped_column(String(128))  # the Docker engine's ID: images are local
+    state: Mapped[str] = mapped_column(String(16))  # building, built, failed
+    tag: Mapped[str] = mapped_column(String(255))
+    image_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    builder: Mapped[str] = mapped_column(String(128))  # the worker holding the claim
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    # For the teacher: the step that failed, what the engine said, the end of the build's log.
+    failed_step: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    log_tail: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

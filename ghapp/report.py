@@ -206,6 +206,10 @@ _PROBLEMS: dict[str, tuple[str, str]] = {
         "The grader could not start",
         "The grading image for this assignment does not say what to run.",
     ),
+    ErrorKind.GRADER_BUILD_FAILED: (
+        "The grader could not be built",
+        "The grader for this assignment could not be built from its repository.",
+    ),
     ErrorKind.DOCKER_UNAVAILABLE: _NO_GRADER,
     ErrorKind.SANDBOX_FAILED: _NO_GRADER,
     ErrorKind.BAD_RESULTS: (

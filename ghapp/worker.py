@@ -45,6 +45,7 @@ from ghapp.deadline import (
 )
 from ghapp.events import RERUN_ACTION
 from ghapp.github import DownloadTooLarge, GitHubApp, InstallationClient
+from ghapp.graders import Graders
 from ghapp.models import Job, JobState, OutboxWrite, Submission, utcnow
 from ghapp.reconcile import Reconciler
 from ghapp.report import (
@@ -111,6 +112,9 @@ class Worker:
         self.name = name or worker_name()
         self.sandbox = sandbox or Sandbox(owner=self.name)
         self.configs = ConfigReader()
+        self.graders = Graders(
+            sessions, lambda: self.sandbox.client, worker=self.name, lease_s=lease_s
+        )
         self.budget = WriteBudget(sessions, limits or Limits())
         self.publisher = outbox.Publisher(sessions, github, self.budget, poll_s=poll_s)
         self.reconciler = (
@@ -479,7 +483,7 @@ class Worker:
             except DownloadTooLarge as err:
                 outcome = Outcome.errored(ErrorKind.BAD_ARCHIVE, f"{err}.")
             else:
-                outcome = await grade_async(archive, config.sandbox_spec(), sandbox=self.sandbox)
+                outcome = await self._run(job, gh, config, archive)
         finally:
             await asyncio.to_thread(shutil.rmtree, scratch, True)
         if outcome.error in _ENGINE_TROUBLE and job.attempts < MAX_ATTEMPTS:
@@ -517,6 +521,7 @@ class Worker:
                     penalty=penalty,
                     level=level.value,
                     reveal_at=reveal_at,
+                    image_id=outcome.image_id,
                 )
             )
             # Keep what intake noted (locked fields the repo file tried to change) beside it.
@@ -534,6 +539,23 @@ class Worker:
             )
             if ended.rowcount != 1:
                 raise LeaseLost(f"job {job.id} was taken over while it was graded")
+
+    async def _run(
+        self, job: Job, gh: InstallationClient, config: AssignmentConfig, archive: Path
+    ) -> Outcome:
+        """Grade the archive in the assignment's image: its `image`, or the image built from its
+        `grader` repo (waiting while another job builds it; a failed build is the outcome)."""
+        image = None
+        if config.grader is not None:
+            built = await self.graders.image_for(gh, job.owner, config.grader)
+            if built.tag is None:
+                return Outcome.errored(
+                    ErrorKind.GRADER_BUILD_FAILED, built.problem, log=built.log_tail
+                )
+            image = built.tag
+        # A built grader is never pulled: it exists only on this engine.
+        spec = config.sandbox_spec(image=image, pull_missing=image is None)
+        return await grade_async(archive, spec, sandbox=self.sandbox)
 
     async def _lateness(self, job: Job, config: AssignmentConfig) -> Lateness | None:
         timing = judge(config, await queue.pushed_at(self.sessions, job))

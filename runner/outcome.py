@@ -43,6 +43,7 @@ class ErrorKind(StrEnum):
     BAD_ARCHIVE = "bad_archive"
     IMAGE_NOT_FOUND = "image_not_found"
     IMAGE_NO_COMMAND = "image_no_command"
+    GRADER_BUILD_FAILED = "grader_build_failed"  # the teacher's grader repo did not build
     DOCKER_UNAVAILABLE = "docker_unavailable"
     SANDBOX_FAILED = "sandbox_failed"
     # Grading ran, and this is what went wrong in it.
@@ -60,6 +61,7 @@ _COULD_NOT_RUN = frozenset(
         ErrorKind.BAD_ARCHIVE,
         ErrorKind.IMAGE_NOT_FOUND,
         ErrorKind.IMAGE_NO_COMMAND,
+        ErrorKind.GRADER_BUILD_FAILED,
         ErrorKind.DOCKER_UNAVAILABLE,
         ErrorKind.SANDBOX_FAILED,
     }

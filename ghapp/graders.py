@@ -1,0 +1,321 @@
+"""Grader images built from the teacher's grader repositories: one build per grader commit.
+
+A job whose assignment names `grader:` gets its image here. The grader repo's ref is resolved to
+a commit with the installation token; the image is tagged by that commit, so a built one is
+reused until the repo moves. The build is claimed by a row in the database (unique per grader
+commit and Docker engine), so however many jobs and workers need it at once, one builds and the
+others wait for the row to say built or failed. A builder that dies lets its claim lapse; a
+failed build is tried again only after a while (a push to the grader repo moves the commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import docker
+import docker.errors
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from ghapp.db import write_session
+from ghapp.github import DownloadTooLarge, InstallationClient
+from ghapp.grader_source import GraderSource
+from ghapp.models import GraderBuild, utcnow
+from runner.archive import ArchiveLimits, UnsafeArchive, extract_submission
+from runner.build import GRADER_LABEL, BuildLimits, build_image
+
+log = logging.getLogger(__name__)
+
+TAG_PREFIX = "pushgrade-grader"
+GRADER_ARCHIVE_CAP = 500 * 1024 * 1024
+FAILED_RETRY_S = 300.0  # a failed build of one commit is reported, not retried, this long
+GRADER_LIMITS = ArchiveLimits(max_total_bytes=GRADER_ARCHIVE_CAP, max_file_bytes=GRADER_ARCHIVE_CAP)
+NOTE_LOG_CHARS = 1200  # of the log's tail, in the teacher's note (the job note is capped)
+
+
+@dataclass(frozen=True)
+class GraderImage:
+    """The image to grade with (`tag`), or why there is none (`problem`, for the teacher)."""
+
+    tag: str | None
+    problem: str = ""
+    log_tail: str = ""
+
+
+class Graders:
+    def __init__(
+        self,
+        sessions: async_sessionmaker,
+        client: Callable[[], docker.DockerClient],
+        *,
+        worker: str,
+        limits: BuildLimits | None = None,
+        poll_s: float = 1.0,
+        lease_s: float = 60.0,
+        failed_retry_s: float = FAILED_RETRY_S,
+    ) -> None:
+        self.sessions = sessions
+        self._client = client
+        self.worker = worker
+        self.limits = limits or BuildLimits()
+        self.poll_s = poll_s
+        self.lease_s = lease_s
+        self.failed_retry_s = failed_retry_s
+        self._engine: str | None = None
+        self.builds = 0  # builds this process ran (for tests and metrics)
+
+    async def image_for(
+        self, gh: InstallationClient, org: str, source: GraderSource
+    ) -> GraderImage:
+        owner, name = source.full_name(org)
+        grader = f"{owner}/{name}"
+        sha = await gh.commit_sha(owner, name, source.ref)
+        if sha is None:
+            at = f" at {source.ref}" if source.ref else ""
+            return GraderImage(
+                None,
+                f"The grader repository {grader}{at} was not found: check grader: in the config, "
+                "and that the App is installed on that repository.",
+            )
+        engine = await self._engine_id()
+        tag = f"{TAG_PREFIX}/{_slug(owner)}-{_slug(name)}:{sha}"
+        while True:
+            row = await self._row(grader, sha, engine)
+            if row is None:
+                if await self._insert_claim(grader, sha, engine, tag):
+                    return await self._build(gh, source, owner, name, sha, engine, tag)
+                continue
+            if row.state == "built" and await self._present(tag):
+                return GraderImage(tag)
+            if row.state == "failed" and not self._stale_failure(row):
+                return GraderImage(None, _problem(grader, sha, row), row.log_tail)
+            if row.state != "building" or row.lease_until is None or row.lease_until < utcnow():
+                if await self._take_over(row.id):
+                    return await self._build(gh, source, owner, name, sha, engine, tag)
+                continue
+            await asyncio.sleep(self.poll_s)  # another worker builds it: wait for its word
+
+    # -- the claim ------------------------------------------------------------------------------
+
+    async def _row(self, grader: str, sha: str, engine: str) -> GraderBuild | None:
+        async with self.sessions() as session:
+            return await session.scalar(
+                select(GraderBuild).where(
+                    GraderBuild.grader == grader,
+                    GraderBuild.commit_sha == sha,
+                    GraderBuild.engine == engine,
+                )
+            )
+
+    async def _insert_claim(self, grader: str, sha: str, engine: str, tag: str) -> bool:
+        async with write_session(self.sessions) as session:
+            postgres = session.bind.dialect.name == "postgresql"
+            insert = pg_insert if postgres else sqlite_insert
+            inserted = await session.execute(
+                insert(GraderBuild)
+                .values(
+                    grader=grader,
+                    commit_sha=sha,
+                    engine=engine,
+                    state="building",
+                    tag=tag,
+                    builder=self.worker,
+                    lease_until=utcnow() + timedelta(seconds=self.lease_s),
+                    attempts=1,
+                    failed_step="",
+                    error="",
+                    log_tail="",
+                    started_at=utcnow(),
+                )
+                .on_conflict_do_nothing(
+                    index_elements=["grader", "commit_sha", "engine"],
+                )
+            )
+            return inserted.rowcount == 1
+
+    async def _take_over(self, build_id: int) -> bool:
+        """Claim a build whose builder died, that failed a while ago, or whose image is gone."""
+        now = utcnow()
+        retry_before = now - timedelta(seconds=self.failed_retry_s)
+        async with write_session(self.sessions) as session:
+            taken = await session.execute(
+                update(GraderBuild)
+                .where(
+                    GraderBuild.id == build_id,
+                    or_(
+                        GraderBuild.state == "built",
+                        and_(GraderBuild.state == "failed", GraderBuild.finished_at < retry_before),
+                        and_(GraderBuild.state == "building", GraderBuild.lease_until < now),
+                    ),
+                )
+                .values(
+                    state="building",
+                    builder=self.worker,
+                    lease_until=now + timedelta(seconds=self.lease_s),
+                    attempts=GraderBuild.attempts + 1,
+                    started_at=now,
+                    finished_at=None,
+                )
+            )
+            return taken.rowcount == 1
+
+    async def _renew(self, grader: str, sha: str, engine: str) -> None:
+        while True:
+            await asyncio.sleep(self.lease_s / 3)
+            async with write_session(self.sessions) as session:
+                await session.execute(
+                    update(GraderBuild)
+                    .where(
+                        GraderBuild.grader == grader,
+                        GraderBuild.commit_sha == sha,
+                        GraderBuild.engine == engine,
+                        GraderBuild.builder == self.worker,
+                    )
+                    .values(lease_until=utcnow() + timedelta(seconds=self.lease_s))
+                )
+
+    # -- the build ------------------------------------------------------------------------------
+
+    async def _build(
+        self,
+        gh: InstallationClient,
+        source: GraderSource,
+        owner: str,
+        name: str,
+        sha: str,
+        engine: str,
+        tag: str,
+    ) -> GraderImage:
+        grader = f"{owner}/{name}"
+        renewer = asyncio.create_task(self._renew(grader, sha, engine))
+        scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="pushgrade-grader-"))
+        values: dict
+        try:
+            self.builds += 1
+            log.info("building grader %s@%s as %s", grader, sha[:7], tag)
+            values = await self._download_and_build(gh, source, owner, name, sha, tag, scratch)
+        except BaseException:
+            # Let another worker (or a later job) take the claim over at once.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._store(grader, sha, engine, {"lease_until": utcnow()}))
+            raise
+        finally:
+            renewer.cancel()
+            await asyncio.to_thread(shutil.rmtree, scratch, True)
+        await self._store(grader, sha, engine, values)
+        if values["state"] == "built":
+            return GraderImage(tag)
+        row = await self._row(grader, sha, engine)
+        assert row is not None
+        return GraderImage(None, _problem(grader, sha, row), row.log_tail)
+
+    async def _download_and_build(
+        self,
+        gh: InstallationClient,
+        source: GraderSource,
+        owner: str,
+        name: str,
+        sha: str,
+        tag: str,
+        scratch: Path,
+    ) -> dict:
+        archive, tree = scratch / "grader.tar.gz", scratch / "tree"
+        try:
+            await gh.download_tarball(owner, name, sha, archive, cap=GRADER_ARCHIVE_CAP)
+            await asyncio.to_thread(
+                extract_submission,
+                archive,
+                tree,
+                GRADER_LIMITS,
+            )
+        except (DownloadTooLarge, UnsafeArchive) as err:
+            return _failed("downloading the grader repository", str(err))
+        context = tree / source.context
+        dockerfile = tree / source.dockerfile
+        # Extraction refused links out of the tree; a link inside it may still point elsewhere in
+        # it, which is fine, but the context must be a folder and the Dockerfile a file.
+        if not context.is_dir():
+            return _failed("finding the build context", f"no folder {source.context!r} in it")
+        if not dockerfile.is_file():
+            return _failed("finding the Dockerfile", f"no file {source.dockerfile!r} in it")
+        labels = {GRADER_LABEL: f"{owner}/{name}", "pushgrade.grader.commit": sha}
+        result = await asyncio.to_thread(
+            build_image,
+            self._client(),
+            context,
+            dockerfile,
+            tag=tag,
+            labels=labels,
+            limits=self.limits,
+        )
+        if result.image_id is None:
+            values = _failed(result.failed_step or "the build", result.error)
+            values["log_tail"] = result.log_tail
+            return values
+        return {"state": "built", "image_id": result.image_id, "log_tail": result.log_tail}
+
+    async def _store(self, grader: str, sha: str, engine: str, values: dict) -> None:
+        if "state" in values:
+            values = {**values, "finished_at": utcnow(), "lease_until": None}
+        async with write_session(self.sessions) as session:
+            await session.execute(
+                update(GraderBuild)
+                .where(
+                    GraderBuild.grader == grader,
+                    GraderBuild.commit_sha == sha,
+                    GraderBuild.engine == engine,
+                    GraderBuild.builder == self.worker,
+                )
+                .values(**values)
+            )
+
+    async def _engine_id(self) -> str:
+        if self._engine is None:
+            info = await asyncio.to_thread(lambda: self._client().info())
+            self._engine = str(info.get("ID") or info.get("Name") or "default")[:128]
+        return self._engine
+
+    async def _present(self, tag: str) -> bool:
+        def check() -> bool:
+            try:
+                self._client().images.get(tag)
+                return True
+            except docker.errors.ImageNotFound:
+                return False
+
+        return await asyncio.to_thread(check)
+
+    def _stale_failure(self, row: GraderBuild) -> bool:
+        finished = row.finished_at or row.started_at
+        return (utcnow() - finished).total_seconds() > self.failed_retry_s
+
+
+def _failed(step: str, error: str) -> dict:
+    return {"state": "failed", "failed_step": step[:500], "error": error[:2000], "log_tail": ""}
+
+
+def _problem(grader: str, sha: str, row: GraderBuild) -> str:
+    """The teacher's note for a failed build: which step, what the engine said, the log's end."""
+    text = f"The grader {grader} at {sha[:7]} could not be built: {row.failed_step} failed"
+    if row.error:
+        text += f": {row.error}"
+    if row.log_tail:
+        text += f"\nThe end of the build log:\n{row.log_tail[-NOTE_LOG_CHARS:]}"
+    return text
+
+
+def _slug(name: str) -> str:
+    """A name as a Docker repository path component: lower case, letters and digits joined by
+    single dashes."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "x"
