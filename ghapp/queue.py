@@ -432,6 +432,48 @@ async def request_regrade(sessions: async_sessionmaker, job_id: int, *, by: str)
         return new.id
 
 
+async def request_regrade_all(
+    sessions: async_sessionmaker, *, owner: str, assignment: str, by: str
+) -> list[int]:
+    """Regrade the latest graded push of every repo of one assignment, as teachers' regrades
+    (not counted against the daily limit; results at the lowest write priority; on time when
+    the push was). One new job per repo, all in one transaction. The new jobs' ids."""
+    graded = select(Submission.id).where(Submission.job_id == Job.id).exists()
+    latest = (
+        select(func.max(Job.id))
+        .where(
+            func.lower(Job.owner) == owner.lower(),
+            Job.assignment == assignment,
+            Job.state == str(JobState.DONE),
+            graded,
+        )
+        .group_by(Job.owner, Job.repo)
+    )
+    async with write_session(sessions) as session:
+        olds = (await session.execute(select(Job).where(Job.id.in_(latest)))).scalars().all()
+        news = [
+            Job(
+                state=JobState.RECEIVED,
+                trigger="dashboard",
+                installation_id=old.installation_id,
+                repository_id=old.repository_id,
+                owner=old.owner,
+                repo=old.repo,
+                head_sha=old.head_sha,
+                ref=old.ref,
+                default_branch=old.default_branch,
+                sender=by,
+                received_at=utcnow(),
+                attempts=0,
+                note=f"regrade of every repo of {assignment}, asked by {by}"[:2000],
+            )
+            for old in sorted(olds, key=lambda job: (job.repo.lower(), job.id))
+        ]
+        session.add_all(news)
+        await session.flush()
+        return [job.id for job in news]
+
+
 # -- workers ----------------------------------------------------------------------------------
 
 

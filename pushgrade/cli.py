@@ -103,7 +103,50 @@ def _parser() -> argparse.ArgumentParser:
         help="resolve for this repo name (default: show each assignment on its own)",
     )
     check.set_defaults(func=_cmd_check_config)
+
+    regrade = commands.add_parser(
+        "regrade",
+        help="regrade the latest graded push of every repo of one assignment",
+        description="Queue a regrade of the latest graded push of every repository of an "
+        "assignment (its name in the config file), once per repository, with the current "
+        "grader. Regrades do not count against max_graded_per_day, keep the deadline status of "
+        "the push they regrade, and reach GitHub after every student's fresh result. The "
+        "running workers (PUSHGRADE_DATABASE_URL) do the grading.",
+    )
+    regrade.add_argument("assignment", metavar="ASSIGNMENT", help="the assignment's name")
+    regrade.add_argument("--org", required=True, metavar="ORG", help="the org (or account)")
+    regrade.add_argument(
+        "--by", default="pushgrade-cli", metavar="LOGIN", help="who asked (shown to teachers)"
+    )
+    regrade.set_defaults(func=_cmd_regrade)
     return parser
+
+
+def _cmd_regrade(args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+
+    from ghapp.db import DEFAULT_URL, make_engine, migrate, sessionmaker
+    from ghapp.queue import request_regrade_all
+
+    async def run() -> list[int]:
+        engine = make_engine(os.environ.get("PUSHGRADE_DATABASE_URL", "").strip() or DEFAULT_URL)
+        try:
+            await migrate(engine)
+            return await request_regrade_all(
+                sessionmaker(engine), owner=args.org, assignment=args.assignment, by=args.by
+            )
+        finally:
+            await engine.dispose()
+
+    jobs = asyncio.run(run())
+    if not jobs:
+        print(f"pushgrade: no graded push of {args.assignment!r} in {args.org}: nothing to regrade")
+        return 0
+    print(
+        f"pushgrade: {len(jobs)} repositor{'ies' if len(jobs) != 1 else 'y'} queued for regrading"
+    )
+    return 0
 
 
 def _cmd_try(args: argparse.Namespace) -> int:
