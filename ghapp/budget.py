@@ -6,10 +6,11 @@ check-run write first takes a place here. The places taken are rows in the datab
 hour), so every worker process on every host counts the same budget, and the windows slide:
 no minute or hour, however aligned, ever sees more than the limit.
 
-Priorities keep room for what matters: a fresh result may use the whole budget, a "queued"
-notice leaves a tenth of it, reveals and regrades a quarter, an intermediate "in progress"
-half. When GitHub says wait (403/429 with `retry-after`), the installation is blocked that
-long for every process.
+Priorities keep room for what matters: a fresh result may use the whole budget; a "queued"
+notice leaves a tenth of the minute and half of the hour, and the hour's places owed to results
+still to come; reveals and regrades leave a quarter; an intermediate "in progress" half of the
+minute and more of the hour. When GitHub says wait (403/429 with `retry-after`), the
+installation is blocked that long for every process.
 """
 
 from __future__ import annotations
@@ -33,12 +34,15 @@ class Priority(IntEnum):
     FINAL = 40  # a fresh result
 
 
-# The share of each limit a priority leaves unused, for those above it.
+# The share of each limit (the minute's, the hour's) a priority leaves unused, for those above
+# it. Notices may take only half the hour: every push sent a notice needs a second write for its
+# result, and the pushes still to come in the hour need theirs (300 pushes with a notice each
+# would need 600 writes of the hour's 500, and the last results would wait an hour).
 RESERVE = {
-    Priority.FINAL: 0.0,
-    Priority.NOTICE: 0.1,
-    Priority.BACKGROUND: 0.25,
-    Priority.INTERMEDIATE: 0.5,
+    Priority.FINAL: (0.0, 0.0),
+    Priority.NOTICE: (0.1, 0.5),
+    Priority.BACKGROUND: (0.25, 0.25),
+    Priority.INTERMEDIATE: (0.5, 0.6),
 }
 
 
@@ -88,13 +92,14 @@ class WriteBudget:
             if until is not None and until > now:
                 return (until - now).total_seconds()
             waits = []
-            for limit, window, keep in (
-                (self.limits.per_minute, self.limits.minute, 0),
-                (self.limits.per_hour, self.limits.hour, owed),
+            minute_reserve, hour_reserve = RESERVE[priority]
+            for limit, window, keep, reserve in (
+                (self.limits.per_minute, self.limits.minute, 0, minute_reserve),
+                (self.limits.per_hour, self.limits.hour, owed, hour_reserve),
             ):
                 if limit is None:
                     continue
-                allowed = max(1, math.floor(limit * (1 - RESERVE[priority])))
+                allowed = max(1, math.floor(limit * (1 - reserve)))
                 if priority is not Priority.FINAL:
                     allowed -= keep
                     if allowed < 1:
