@@ -165,12 +165,14 @@ async def claim(
     worker: str,
     lease_s: float,
     one_per_repo: bool = False,
+    per_installation: int | None = None,
 ) -> Job | None:
     """Take the oldest claimable job in `states` under a fresh lease, or None.
 
     `one_per_repo`: skip jobs of a repo that has one of `states` held by a live lease, so one
     repo pushing fifty times (re-runs, regrades: pushes coalesce anyway) takes one grading slot,
-    not all of them, and the other repos' pushes go on."""
+    not all of them, and the other repos' pushes go on. `per_installation`: skip jobs of an
+    installation that has this many held already (one org's burst leaves room for others')."""
     now = utcnow()
     wanted = [str(s) for s in states]
     claimable = and_(
@@ -189,6 +191,19 @@ async def claim(
                 held.lease_expires_at >= now,
             )
             .exists(),
+        )
+    if per_installation is not None:
+        held = aliased(Job)
+        claimable = and_(
+            claimable,
+            select(func.count(held.id))
+            .where(
+                held.installation_id == Job.installation_id,
+                held.state.in_(wanted),
+                held.lease_expires_at >= now,
+            )
+            .scalar_subquery()
+            < per_installation,
         )
     candidate = select(Job.id).where(claimable).order_by(Job.id).limit(1)
     # Idle workers poll: a read (concurrent with everything under WAL) finds out whether there is

@@ -36,6 +36,8 @@ class Settings:
     reconcile_s: int = 300
     # On SIGTERM, how long running jobs may go on before they are handed back.
     grace_s: int = 30
+    # Grading jobs one installation (an org) may have running at once, across every worker.
+    per_installation: int | None = None
     # The teacher dashboard: on when an OAuth client is configured (GitHub login).
     oauth_client_id: str = ""
     oauth_client_secret: str = field(default="", repr=False)
@@ -116,6 +118,12 @@ def from_env(
         grace_s=_int(
             "PUSHGRADE_GRACE_SECONDS", get("PUSHGRADE_GRACE_SECONDS", "30"), low=0, high=86400
         ),
+        per_installation=_limit(
+            "PUSHGRADE_MAX_RUNNING_PER_INSTALLATION",
+            get("PUSHGRADE_MAX_RUNNING_PER_INSTALLATION"),
+            0,
+        )
+        or None,
         oauth_client_id=(oauth["PUSHGRADE_OAUTH_CLIENT_ID"] or "") if web else "",
         oauth_client_secret=(oauth["PUSHGRADE_OAUTH_CLIENT_SECRET"] or "") if web else "",
         session_secret=session_secret if web else "",

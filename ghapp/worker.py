@@ -101,6 +101,7 @@ class Worker:
         name: str | None = None,
         limits: Limits | None = None,
         reconcile_s: float = 300.0,
+        per_installation: int | None = None,
     ) -> None:
         self.sessions = sessions
         self.github = github
@@ -112,6 +113,7 @@ class Worker:
         self.name = name or worker_name()
         self.sandbox = sandbox or Sandbox(owner=self.name)
         self.configs = ConfigReader()
+        self.per_installation = per_installation  # grading jobs held at once, across workers
         self.graders = Graders(
             sessions, lambda: self.sandbox.client, worker=self.name, lease_s=lease_s
         )
@@ -134,7 +136,13 @@ class Worker:
             self._loop(stop, (JobState.RECEIVED,), self._intake) for _ in range(self.intake_slots)
         ]
         loops += [
-            self._loop(stop, (JobState.QUEUED, JobState.RUNNING), self._grade, one_per_repo=True)
+            self._loop(
+                stop,
+                (JobState.QUEUED, JobState.RUNNING),
+                self._grade,
+                one_per_repo=True,
+                per_installation=self.per_installation,
+            )
             for _ in range(self.slots)
         ]
         loops.append(self._reveals(stop))
@@ -185,7 +193,9 @@ class Worker:
         if removed:
             log.warning("removed %d orphaned containers and volumes: %s", len(removed), removed)
 
-    async def _loop(self, stop: asyncio.Event, states, handle, *, one_per_repo=False) -> None:
+    async def _loop(
+        self, stop: asyncio.Event, states, handle, *, one_per_repo=False, per_installation=None
+    ) -> None:
         while not stop.is_set():
             try:
                 job = await queue.claim(
@@ -194,6 +204,7 @@ class Worker:
                     worker=self.name,
                     lease_s=self.lease_s,
                     one_per_repo=one_per_repo,
+                    per_installation=per_installation,
                 )
             except Exception:
                 log.exception("claiming a job failed")

@@ -75,6 +75,7 @@ async def running(
                 poll_s=poll_s,
                 limits=limits or Limits(settings.writes_per_minute, settings.writes_per_hour),
                 reconcile_s=settings.reconcile_s,
+                per_installation=settings.per_installation,
             )
             worker_task = asyncio.create_task(worker.run(stop), name="pushgrade-worker")
         if serve_web:

@@ -11,14 +11,14 @@ from ghapp.models import Job, JobState, utcnow
 GRADING = (JobState.QUEUED, JobState.RUNNING)
 
 
-async def add(sessions, repo: str, n: int) -> None:
+async def add(sessions, repo: str, n: int, installation: int = 1) -> None:
     async with sessions() as session, session.begin():
         for i in range(n):
             session.add(
                 Job(
                     state=JobState.QUEUED,
                     trigger="rerequested",
-                    installation_id=1,
+                    installation_id=installation,
                     owner="cs101",
                     repo=repo,
                     head_sha=f"{i:040x}",
@@ -57,3 +57,17 @@ async def test_without_the_cap_every_slot_may_take_one_repo(db_sessions):
     await add(db_sessions, "hw1-busy", 3)
     taken = [await queue.claim(db_sessions, GRADING, worker="w", lease_s=60) for _ in range(3)]
     assert [job.repo for job in taken] == ["hw1-busy"] * 3
+
+
+async def test_an_installation_cap_leaves_slots_for_other_orgs(db_sessions):
+    for repo in ("hw1-a", "hw1-b", "hw1-c"):
+        await add(db_sessions, repo, 1, installation=1)
+    await add(db_sessions, "lab-z", 1, installation=2)
+    taken = [
+        await queue.claim(
+            db_sessions, GRADING, worker=f"w{i}", lease_s=60, one_per_repo=True,
+            per_installation=2,
+        )
+        for i in range(4)
+    ]  # fmt: skip
+    assert [job.repo if job else None for job in taken] == ["hw1-a", "hw1-b", "lab-z", None]
