@@ -365,10 +365,10 @@ class PrivateEngine:
                 return self
             except Exception as err:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
+                    tail = self.log.read_text(errors="replace")[-1500:]
+                    self.close()
                     raise EngineUnavailable(
-                        f"a private dockerd did not start ({err}); its log ends:\n"
-                        + self.log.read_text(errors="replace")[-1500:]
+                        f"a private dockerd did not start ({err}); its log ends:\n{tail}"
                     ) from None
             time.sleep(0.1)
 
@@ -382,6 +382,21 @@ class PrivateEngine:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        # Its containerd may outlive it by a moment, still writing under the exec root.
+        for pid in self._containerd_pids():
+            deadline = time.monotonic() + 15
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+    def _containerd_pids(self) -> list[int]:
+        pids = []
+        try:
+            for line in self.log.read_text(errors="replace").splitlines():
+                if "started new containerd process" in line and "pid=" in line:
+                    pids.append(int(line.rsplit("pid=", 1)[1].split()[0]))
+        except (OSError, ValueError):
+            pass
+        return pids
 
     def restart(self) -> None:
         self.stop()
@@ -409,4 +424,22 @@ class PrivateEngine:
         for target in sorted((line.split()[1] for line in mounts), reverse=True):
             if target.startswith(str(self.root) + "/"):
                 subprocess.run(["umount", "-l", target], check=False)
-        shutil.rmtree(self.root, ignore_errors=True)
+        for _ in range(50):
+            shutil.rmtree(self.root, ignore_errors=True)
+            if not self.root.exists():
+                break
+            time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped by its parent) counts as gone.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
