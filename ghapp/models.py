@@ -176,7 +176,12 @@ class OutboxWrite(Base):
     nobody would see are never sent. A row is deleted once GitHub has accepted it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "sent", "not_before"),)
+    # AUTOINCREMENT: SQLite would otherwise give a replaced write's id to its replacement, and a
+    # lease taken on the old id would send the new row's place with the old row's body.
+    __table_args__ = (
+        Index("ix_outbox_pending", "sent", "not_before"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)

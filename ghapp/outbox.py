@@ -223,10 +223,13 @@ class Publisher:
                 waiting_installations.add(row.installation_id)
                 wait = min(wait, delay)
                 continue
-            if not await self._lease(row.id):
+            leased = await self._lease(row.id)
+            if leased is None:
                 continue
             await self._slots.acquire()
-            task = asyncio.create_task(self._send(row))
+            # What is sent is the row as leased, never as read before: it may have been
+            # replaced by a newer write for its job meanwhile.
+            task = asyncio.create_task(self._send(leased))
             self._tasks.add(task)
             task.add_done_callback(self._done)
         return max(wait, 0.01)
@@ -270,7 +273,7 @@ class Publisher:
         self._slots.release()
         self.wake()  # the next write of that job may go now
 
-    async def _lease(self, row_id: int) -> bool:
+    async def _lease(self, row_id: int) -> OutboxWrite | None:
         now = utcnow()
         async with write_session(self.sessions) as session:
             result = await session.execute(
@@ -281,8 +284,10 @@ class Publisher:
                     or_(OutboxWrite.lease_until.is_(None), OutboxWrite.lease_until < now),
                 )
                 .values(lease_until=now + timedelta(seconds=self.lease_s))
+                .returning(OutboxWrite)
+                .execution_options(synchronize_session=False)
             )
-            return result.rowcount == 1
+            return result.scalars().first()
 
     async def _send(self, row: OutboxWrite) -> None:
         installation = str(row.installation_id)

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,  # ids are never reused (see the model)
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_job_id"), ["job_id"], unique=False)
