@@ -42,6 +42,7 @@ from runner.verdict import RunFacts, decide
 log = logging.getLogger(__name__)
 
 LABEL = "pushgrade.managed"
+_ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
 OWNER_LABEL = "pushgrade.owner"  # who runs it: a worker (host:pid), for the orphan sweep
 RUN_LABEL = "pushgrade.run"
 TEMPLATE_IMAGE = "pushgrade/volume-template:1"
@@ -93,6 +94,7 @@ class Sandbox:
         live one sharing the engine."""
         self._client = client
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self._active: set[str] = set()  # runs going on now: the sweep leaves them alone
         self._traits: dict[str, ImageTraits] = {}
         self._template_ready = False
         self._lock = threading.Lock()
@@ -134,11 +136,13 @@ class Sandbox:
                 image_id=traits.image_id,
             )
         run_id = uuid.uuid4().hex[:12]
+        self._active.add(run_id)
         try:
             return self._run_container(submission, spec, traits, run_id, handle)
         except RunCancelled:
             raise
-        except docker.errors.DockerException as err:
+        except _ENGINE_ERRORS as err:
+            # requests' errors too: the engine restarting mid-run drops the connection.
             log.warning("sandbox run %s failed: %s", run_id, err)
             return Outcome.errored(
                 ErrorKind.SANDBOX_FAILED,
@@ -147,6 +151,7 @@ class Sandbox:
             )
         finally:
             self._remove_run(run_id)
+            self._active.discard(run_id)
 
     # -- the image ------------------------------------------------------------------------------
 
@@ -363,17 +368,26 @@ class Sandbox:
                         files[path] = handle.read()
             return files, None
 
-    def _remove_run(self, run_id: str) -> None:
-        """Remove the run's container and volumes, whatever state they are in."""
-        try:
-            for container in self.client.containers.list(
-                all=True, filters={"label": f"{RUN_LABEL}={run_id}"}
-            ):
-                container.remove(force=True, v=True)
-            for volume in self.client.volumes.list(filters={"label": f"{RUN_LABEL}={run_id}"}):
-                volume.remove(force=True)
-        except docker.errors.DockerException as err:
-            log.warning("could not remove run %s: %s", run_id, err)
+    def _remove_run(self, run_id: str, *, tries: int = 6) -> None:
+        """Remove the run's container and volumes, whatever state they are in. An engine that
+        does not answer (restarting) is asked again for a while; what is still left then is
+        the sweep's (it takes this sandbox's own runs too once they are over)."""
+        for attempt in range(tries):
+            try:
+                for container in self.client.containers.list(
+                    all=True, sparse=True, filters={"label": f"{RUN_LABEL}={run_id}"}
+                ):
+                    container.remove(force=True, v=True)
+                for volume in self.client.volumes.list(filters={"label": f"{RUN_LABEL}={run_id}"}):
+                    volume.remove(force=True)
+                return
+            except docker.errors.NotFound:
+                continue  # removed meanwhile (by the kill's clean-up): look again
+            except _ENGINE_ERRORS as err:
+                if attempt + 1 == tries:
+                    log.warning("could not remove run %s: %s", run_id, err)
+                    return
+                time.sleep(min(2**attempt, 8))
 
     def _labels(self, run_id: str | None = None) -> dict[str, str]:
         labels = {LABEL: "1", OWNER_LABEL: self.owner}
@@ -402,7 +416,10 @@ class Sandbox:
             for item in [*containers, *volumes]:
                 labels = item.attrs.get("Labels") or {}
                 owner = labels.get(OWNER_LABEL, "")
-                if owner == self.owner or (owner and live(owner)):
+                if owner == self.owner:
+                    if labels.get(RUN_LABEL) in self._active or not labels.get(RUN_LABEL):
+                        continue  # a run of ours still going (or the probe, the template)
+                elif owner and live(owner):
                     continue
                 try:
                     if isinstance(item, docker.models.containers.Container):
@@ -413,7 +430,7 @@ class Sandbox:
                         removed.append(item.name)
                 except docker.errors.NotFound:
                     pass
-        except docker.errors.DockerException as err:
+        except _ENGINE_ERRORS as err:
             log.warning("sweeping orphaned runs failed: %s", err)
         return removed
 

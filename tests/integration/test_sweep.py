@@ -24,7 +24,9 @@ def leave_behind(client, owner: str, run: str) -> None:
 
 def test_the_sweep_removes_only_what_dead_workers_left(docker_client):
     mine = Sandbox(docker_client, owner="host-a:100")
-    leave_behind(docker_client, "host-a:100", "sweep-mine")
+    leave_behind(docker_client, "host-a:100", "sweep-mine")  # a run of ours going on now
+    mine._active.add("sweep-mine")
+    leave_behind(docker_client, "host-a:100", "sweep-ours-over")  # its clean-up failed
     leave_behind(docker_client, "host-b:200", "sweep-live")
     leave_behind(docker_client, "host-c:300", "sweep-dead")
     leave_behind(docker_client, "", "sweep-unowned")  # from a version before owners
@@ -33,6 +35,8 @@ def test_the_sweep_removes_only_what_dead_workers_left(docker_client):
         assert sorted(removed) == [
             "pushgrade-sweep-dead",
             "pushgrade-sweep-dead-results",
+            "pushgrade-sweep-ours-over",
+            "pushgrade-sweep-ours-over-results",
             "pushgrade-sweep-unowned",
             "pushgrade-sweep-unowned-results",
         ]
@@ -40,7 +44,7 @@ def test_the_sweep_removes_only_what_dead_workers_left(docker_client):
         assert {"pushgrade-sweep-mine", "pushgrade-sweep-live"} <= set(left)
         assert mine.leftovers() == ["pushgrade-sweep-mine", "pushgrade-sweep-mine-results"]
     finally:
-        for run in ("sweep-mine", "sweep-live", "sweep-dead", "sweep-unowned"):
+        for run in ("sweep-mine", "sweep-ours-over", "sweep-live", "sweep-dead", "sweep-unowned"):
             for container in docker_client.containers.list(
                 all=True, filters={"label": f"{RUN_LABEL}={run}"}
             ):
