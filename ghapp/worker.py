@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fnmatch
 import logging
 import os
 import shutil
@@ -27,15 +26,14 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from ghapp import markdown as md
-from ghapp import outbox, queue
+from ghapp import housekeeping, outbox, queue
+from ghapp.admission import Admission
 from ghapp.budget import Limits, Priority, WriteBudget
 from ghapp.config import AssignmentConfig, ConfigError
 from ghapp.configs import CONFIG_PATH, ORG_CONFIG_REPO, ConfigReader
 from ghapp.db import write_session
 from ghapp.deadline import (
     Standing,
-    day_window,
     describe,
     judge,
     penalized,
@@ -76,10 +74,7 @@ MAX_ATTEMPTS = 6  # claims across both phases before a job is given up
 # costs two writes (queued, completed), not three.
 IN_PROGRESS_DELAY_S = 3.0
 DRAIN_S = 5.0  # on the way out, how long results still staged may take to reach GitHub
-HEARTBEAT_S = 10.0  # a worker silent for three of these is dead: its containers are swept
-SWEEP_EVERY = 6  # heartbeats between sweeps (and one at start)
 ARCHIVE_CAP = 200 * 1024 * 1024
-ROLE_TTL_S = 300.0  # how long an org role (teacher or not) is trusted
 
 
 def worker_name() -> str:
@@ -124,7 +119,7 @@ class Worker:
             if reconcile_s > 0
             else None
         )
-        self._roles: dict[tuple[int, str, str], tuple[float, bool]] = {}
+        self.admission = Admission(sessions, self.configs, worker=self.name)
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -146,7 +141,7 @@ class Worker:
             for _ in range(self.slots)
         ]
         loops.append(self._reveals(stop))
-        loops.append(self._beats(stop))
+        loops.append(housekeeping.heartbeats(self, stop))
         if self.reconciler is not None:
             loops.append(self.reconciler.run(stop))
         # The publisher outlives the other loops: results of jobs that finish while we stop
@@ -166,32 +161,6 @@ class Worker:
                 await self.publisher.drain(timeout_s=DRAIN_S)
             publisher_stop.set()
             await asyncio.gather(publishing, return_exceptions=True)
-
-    async def _beats(self, stop: asyncio.Event) -> None:
-        """Heartbeats, and every few of them a sweep of the containers of dead workers."""
-        every = max(1.0, min(HEARTBEAT_S, self.lease_s / 3))
-        beats = 0
-        try:
-            while not stop.is_set():
-                try:
-                    await queue.heartbeat(self.sessions, self.name, slots=self.slots)
-                    if beats % SWEEP_EVERY == 0:
-                        await self._sweep(within_s=every * 3)
-                except Exception:
-                    log.exception("heartbeat or orphan sweep failed")
-                beats += 1
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), every)
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(queue.gone(self.sessions, self.name))
-
-    async def _sweep(self, *, within_s: float) -> None:
-        known = await queue.known_workers(self.sessions, fresh_s=within_s)
-        known[self.name] = True
-        removed = await asyncio.to_thread(self.sandbox.sweep, lambda owner: _alive(owner, known))
-        if removed:
-            log.warning("removed %d orphaned containers and volumes: %s", len(removed), removed)
 
     async def _loop(
         self, stop: asyncio.Event, states, handle, *, one_per_repo=False, per_installation=None
@@ -325,7 +294,7 @@ class Worker:
         job.config = config.model_dump(mode="json")
         # For the teacher: what the repo file tried to change and could not.
         locked = "; ".join(resolution.locked_overrides)
-        refusal = await self._refusal(job, gh, config)
+        refusal = await self.admission.refusal(job, gh, config)
         if refusal is not None:
             title, summary, why = refusal
             await self._complete(job, render_not_graded(title, summary), priority=Priority.NOTICE)
@@ -353,74 +322,6 @@ class Worker:
             note=locked[:2000],
         )
         self.wake()
-
-    async def _refusal(
-        self, job: Job, gh: InstallationClient, config: AssignmentConfig
-    ) -> tuple[str, str, str] | None:
-        """Why the policy does not grade this push — (title, summary for the student, note for
-        the teacher) — or None when it is to be graded. Sets `job.timing`."""
-        branch = (job.ref or "").removeprefix("refs/heads/")
-        graded = config.branches or ((job.default_branch,) if job.default_branch else None)
-        if job.trigger == "push" and graded and not _any_match(branch, graded):
-            names = ", ".join(f"`{md.inline(name, 100)}`" for name in graded)
-            return (
-                "Not graded: this branch is not graded",
-                f"Pushes to `{md.inline(branch, 100)}` are not graded for this assignment. "
-                f"Pushes to {names} are.",
-                f"branch {branch} is not graded",
-            )
-        timing = judge(config, await queue.pushed_at(self.sessions, job))
-        job.timing = timing.standing.value
-        if timing.standing is Standing.CLOSED:
-            return ("Not graded: after the deadline", timing.why, timing.why)
-        limit = config.max_graded_per_day
-        if limit is not None and await self._counts(job, gh):
-            window = day_window(config, job.received_at)
-            graded_today = await queue.admit(
-                self.sessions,
-                job.id,
-                worker=self.name,
-                owner=job.owner,
-                repo=job.repo,
-                window=window,
-                limit=limit,
-            )
-            if graded_today is not None:
-                return (
-                    "Not graded: daily limit reached",
-                    f"This assignment grades at most {limit} push{'es' if limit > 1 else ''} "
-                    f"a day, and this repository has had {graded_today} graded today. "
-                    f"Grading resumes at {show(window[1])}: push again after that. "
-                    "Your teacher can still have this commit graded.",
-                    f"the daily limit of {limit} was reached",
-                )
-        return None
-
-    async def _counts(self, job: Job, gh: InstallationClient) -> bool:
-        """Whether the job counts against the daily limit: a teacher's re-run does not."""
-        if job.trigger == "dashboard":  # only teachers reach the dashboard's buttons
-            return False
-        if job.trigger == "push" or not job.sender:
-            return True
-        return not await self._is_teacher(gh, job.owner, job.sender)
-
-    async def _is_teacher(self, gh: InstallationClient, owner: str, login: str) -> bool:
-        if login.lower() == owner.lower():  # the account's own owner (a user installation)
-            return True
-        key = (gh.installation_id, owner.lower(), login.lower())
-        cached = self._roles.get(key)
-        if cached is not None and cached[0] > asyncio.get_running_loop().time():
-            return cached[1]
-        teacher = await gh.org_role(owner, login) == "admin"
-        if not teacher:  # or a member of a team the org file names (`teachers:`)
-            with contextlib.suppress(ConfigError):
-                org = await self.configs.org_file(gh, owner)
-                for team in (org.teachers or ()) if org else ():
-                    if await gh.team_member(owner, team, login):
-                        teacher = True
-                        break
-        self._roles[key] = (asyncio.get_running_loop().time() + ROLE_TTL_S, teacher)
-        return teacher
 
     async def _post(
         self,
@@ -631,24 +532,6 @@ class Worker:
         log.info("%s/%s@%s revealed at %s", job.owner, job.repo, job.head_sha[:7], level.value)
 
 
-def _alive(owner: str, known: dict[str, bool]) -> bool:
-    """Whether the owner of a container is alive: a worker of ours by its heartbeat; one on this
-    host by its process; anyone else (another deployment sharing the engine) is not ours to
-    judge, so alive."""
-    if owner in known:
-        return known[owner]
-    host, _, pid = owner.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    return True
-
-
 _ENGINE_TROUBLE = frozenset({ErrorKind.DOCKER_UNAVAILABLE, ErrorKind.SANDBOX_FAILED})
 
 
@@ -670,10 +553,6 @@ async def _has_writes(worker: Worker, job: Job) -> bool:
         return (
             await session.scalar(select(OutboxWrite.id).where(OutboxWrite.job_id == job.id))
         ) is not None
-
-
-def _any_match(name: str, globs: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase(name, glob) for glob in globs)
 
 
 def _iso(moment) -> str:
