@@ -35,6 +35,7 @@ from docker.types import LogConfig, Mount, Ulimit
 
 from runner.capture import OutputCapture
 from runner.outcome import ErrorKind, Outcome
+from runner.registry import DEFAULT_REFRESH_S, ImageStore, PullError
 from runner.results import TapParser
 from runner.spec import SandboxSpec, format_size
 from runner.verdict import RunFacts, decide
@@ -88,14 +89,22 @@ class RunCancelled(Exception):
 
 
 class Sandbox:
-    def __init__(self, client: docker.DockerClient | None = None, *, owner: str = "") -> None:
+    def __init__(
+        self,
+        client: docker.DockerClient | None = None,
+        *,
+        owner: str = "",
+        tag_refresh_s: float = DEFAULT_REFRESH_S,
+    ) -> None:
         """`owner` names who runs the containers (a worker: host and pid); every container and
         volume carries it, so a sweep can tell the orphans of a dead worker from the runs of a
-        live one sharing the engine."""
+        live one sharing the engine. `tag_refresh_s`: how often a registry image's tag is
+        pulled again (runner/registry.py)."""
         self._client = client
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self._active: set[str] = set()  # runs going on now: the sweep leaves them alone
         self._traits: dict[str, ImageTraits] = {}
+        self.images = ImageStore(lambda: self.client, refresh_s=tag_refresh_s)
         self._template_ready = False
         self._lock = threading.Lock()
 
@@ -126,6 +135,8 @@ class Sandbox:
             traits = self._image(spec)
         except docker.errors.ImageNotFound as err:
             return Outcome.errored(ErrorKind.IMAGE_NOT_FOUND, _image_missing(spec, err))
+        except PullError as err:  # unauthorized, not found, unreachable: the reason says which
+            return Outcome.errored(ErrorKind.IMAGE_NOT_FOUND, err.reason)
         except docker.errors.DockerException as err:
             return Outcome.errored(ErrorKind.DOCKER_UNAVAILABLE, _engine_down(err))
         if not traits.gradescope and not traits.has_command:
@@ -156,15 +167,7 @@ class Sandbox:
     # -- the image ------------------------------------------------------------------------------
 
     def _image(self, spec: SandboxSpec) -> ImageTraits:
-        try:
-            image = self.client.images.get(spec.image)
-        except docker.errors.ImageNotFound:
-            if not spec.pull_missing:
-                raise
-            try:
-                image = self.client.images.pull(spec.image)
-            except docker.errors.APIError as err:
-                raise docker.errors.ImageNotFound(_short(err)) from err
+        image = self.images.get(spec.image, pull=spec.pull_missing)
         traits = self._traits.get(image.id)
         if traits is None:
             traits = self._probe(image)

@@ -1,0 +1,326 @@
+"""Grader images from registries: references, the worker's credentials, single-flight pulls.
+
+Credentials come only from the worker's Docker client configuration (`config.json` in
+`DOCKER_CONFIG`, default `~/.docker`, as `docker login` writes it), never from a repository: the
+students can read those. They go to the engine in the pull's auth header and nowhere else: not in
+a log line, an exception or a reason (`Credentials` does not even show them in its repr).
+
+A pull is single-flight per reference: jobs that need the same image at once wait for one pull
+and share its result. A tag is re-resolved (pulled again) at most every `refresh_s`; an image
+referenced by digest is never pulled again once present; a reference without a registry part
+that is present locally is used as it is (images built or loaded on the worker).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import docker
+import docker.errors
+
+log = logging.getLogger(__name__)
+
+DOCKER_HUB = "docker.io"
+_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+DEFAULT_REFRESH_S = 300.0
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image reference taken apart: `[registry/]repository[:tag][@digest]`."""
+
+    reference: str
+    registry: str | None  # as written; None when the reference names none (Docker Hub, or local)
+    repository: str
+    tag: str | None
+    digest: str | None
+
+    @property
+    def host(self) -> str:
+        return self.registry or DOCKER_HUB
+
+
+def parse_reference(reference: str) -> ImageRef:
+    """Docker's rule: the first path component is a registry host when it has a `.` or a `:`
+    or is `localhost`; otherwise the image is on Docker Hub (or only local)."""
+    rest, digest = reference, None
+    if "@" in rest:
+        rest, digest = rest.split("@", 1)
+    registry = None
+    first, slash, remainder = rest.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        registry, rest = first, remainder
+    tag = None
+    name, colon, maybe_tag = rest.rpartition(":")
+    if colon and "/" not in maybe_tag:
+        rest, tag = name, maybe_tag
+    return ImageRef(reference, registry, rest, tag, digest)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str = field(repr=False)
+
+    def auth_config(self) -> dict[str, str]:
+        return {"username": self.username, "password": self.password}
+
+
+def docker_config_path() -> Path:
+    folder = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    return Path(folder) / "config.json"
+
+
+def _normal_host(key: str) -> str:
+    host = key.strip()
+    for scheme in ("https://", "http://"):
+        if host.startswith(scheme):
+            host = host[len(scheme) :]
+    host = host.split("/", 1)[0].lower()
+    return DOCKER_HUB if host in _HUB_ALIASES else host
+
+
+def credentials_for(host: str, path: Path | None = None) -> Credentials | None:
+    """The worker's login for a registry host from `auths` in its Docker config, if any."""
+    path = path or docker_config_path()
+    try:
+        config = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        # The error names the file and what is wrong with it, never its content.
+        log.warning("cannot read the Docker client config %s: %s", path, type(err).__name__)
+        return None
+    auths = config.get("auths") if isinstance(config, dict) else None
+    if not isinstance(auths, dict):
+        return None
+    wanted = _normal_host(host)
+    for key, entry in auths.items():
+        if _normal_host(key) != wanted or not isinstance(entry, dict):
+            continue
+        if entry.get("auth"):
+            try:
+                decoded = base64.b64decode(str(entry["auth"]), validate=False).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                log.warning("the login for %s in %s cannot be decoded; ignoring it", key, path)
+                continue
+            username, colon, password = decoded.partition(":")
+            if colon:
+                return Credentials(username, password)
+            log.warning("the login for %s in %s is not user:password; ignoring it", key, path)
+            continue
+        if entry.get("username") and entry.get("password") is not None:
+            return Credentials(str(entry["username"]), str(entry["password"]))
+    return None
+
+
+class PullProblem(StrEnum):
+    UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "not_found"
+    UNREACHABLE = "unreachable"
+    FAILED = "failed"
+
+
+class PullError(Exception):
+    """A pull that failed, with a reason for the teacher (no credential in it)."""
+
+    def __init__(self, problem: PullProblem, reason: str) -> None:
+        super().__init__(reason)
+        self.problem = problem
+        self.reason = reason
+
+
+_UNAUTHORIZED = (
+    "unauthorized",
+    "denied",
+    "authentication required",
+    "no basic auth credentials",
+    "incorrect username or password",
+    "forbidden",
+)
+_NOT_FOUND = ("manifest unknown", "not found", "name unknown", "no such image")
+_UNREACHABLE = (
+    "connection refused",
+    "no such host",
+    "dial tcp",
+    "i/o timeout",
+    "network is unreachable",
+    "no route to host",
+    "connection reset",
+    "tls handshake",
+    "server gave http response to https client",
+    "context deadline exceeded",
+    "temporary failure in name resolution",
+)
+
+
+def classify(status: int | None, message: str) -> PullProblem:
+    text = message.lower()
+    if status in (401, 403) or any(word in text for word in _UNAUTHORIZED):
+        return PullProblem.UNAUTHORIZED
+    if any(word in text for word in _UNREACHABLE):
+        return PullProblem.UNREACHABLE
+    if status == 404 or any(word in text for word in _NOT_FOUND):
+        return PullProblem.NOT_FOUND
+    return PullProblem.FAILED
+
+
+def _redact(text: str, secret: Credentials | None) -> str:
+    if secret is not None and secret.password:
+        text = text.replace(secret.password, "***")
+    return text
+
+
+def _reason(ref: ImageRef, problem: PullProblem, said: str, logged_in: bool) -> str:
+    host = ref.host
+    if problem is PullProblem.UNAUTHORIZED:
+        who = (
+            f"the workers' login for {host} was refused"
+            if logged_in
+            else f"the workers have no login for {host}"
+        )
+        return (
+            f"The grader image {ref.reference} could not be pulled: unauthorized ({who}). "
+            f"Log the workers in with an account that may pull it (`docker login {host}` as the "
+            f"user running pushgrade; its config.json in DOCKER_CONFIG is read). "
+            f"The registry said: {said}"
+        )
+    if problem is PullProblem.NOT_FOUND:
+        return (
+            f"The grader image {ref.reference} was not found on {host} (no such repository, "
+            f"tag or digest): check the image name in the assignment and that it was pushed. "
+            f"The registry said: {said}"
+        )
+    if problem is PullProblem.UNREACHABLE:
+        return (
+            f"The registry {host} of the grader image {ref.reference} could not be reached "
+            f"from the workers: check the host name and that it is up. The engine said: {said}"
+        )
+    return f"The grader image {ref.reference} was not found locally, and pulling it failed: {said}"
+
+
+def _first_line(text: str) -> str:
+    text = str(text).strip()
+    return text.splitlines()[0][:300] if text else "no detail"
+
+
+@dataclass
+class _Flight:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    attempted_at: float = float("-inf")  # the last pull's end (monotonic), success or not
+    error: PullError | None = None  # the last pull's failure, shared with whoever waited
+
+
+class ImageStore:
+    """Finds a grader image on the engine, pulling it when it is missing or its tag is due."""
+
+    def __init__(
+        self,
+        client: Callable[[], docker.DockerClient],
+        *,
+        refresh_s: float = DEFAULT_REFRESH_S,
+        config_path: Callable[[], Path] = docker_config_path,
+    ) -> None:
+        self._client = client
+        self.refresh_s = refresh_s
+        self._config_path = config_path
+        self._flights: dict[str, _Flight] = {}
+        self._lock = threading.Lock()
+        self.pulls = 0  # pulls started (for tests and metrics)
+
+    def _flight(self, reference: str) -> _Flight:
+        with self._lock:
+            return self._flights.setdefault(reference, _Flight())
+
+    def get(self, reference: str, *, pull: bool = True) -> docker.models.images.Image:
+        """The image for `reference`. Raises `docker.errors.ImageNotFound` when it is absent and
+        `pull` is off, `PullError` when a needed pull failed, and the engine's own errors when
+        the engine does not answer."""
+        client = self._client()
+        ref = parse_reference(reference)
+        local = self._local(client, reference)
+        if not pull:
+            if local is None:
+                raise docker.errors.ImageNotFound(f"No such image: {reference}")
+            return local
+        if local is not None and (ref.registry is None or ref.digest is not None):
+            return local  # local-only, or pinned by digest: never pulled again
+        arrived = time.monotonic()
+        flight = self._flight(reference)
+        with flight.lock:
+            if flight.attempted_at >= arrived:
+                # A pull finished while we waited for it: its result is ours.
+                if flight.error is None:
+                    found = self._local(client, reference)
+                    if found is not None:
+                        return found
+                elif local is None:
+                    raise flight.error
+                else:
+                    return local
+            if local is not None and time.monotonic() - flight.attempted_at < self.refresh_s:
+                return local  # resolved recently enough
+            try:
+                image = self._pull(client, ref)
+            except PullError as err:
+                flight.attempted_at, flight.error = time.monotonic(), err
+                if local is None:
+                    raise
+                log.warning("re-resolving %s failed; using the local copy: %s", reference, err)
+                return local
+            flight.attempted_at, flight.error = time.monotonic(), None
+            return image
+
+    @staticmethod
+    def _local(client: docker.DockerClient, reference: str):
+        try:
+            return client.images.get(reference)
+        except docker.errors.ImageNotFound:
+            return None
+
+    def _pull(self, client: docker.DockerClient, ref: ImageRef):
+        credentials = credentials_for(ref.host, self._config_path())
+        auth = credentials.auth_config() if credentials else None
+        self.pulls += 1
+        repository = (
+            f"{ref.registry}/{ref.repository}" if ref.registry is not None else ref.repository
+        )
+        tag = ref.digest or ref.tag or "latest"
+        log.info("pulling %s (%s)", ref.reference, "with a login" if auth else "anonymously")
+        started = time.monotonic()
+        try:
+            for event in client.api.pull(
+                repository, tag=tag, stream=True, decode=True, auth_config=auth
+            ):
+                if isinstance(event, dict) and event.get("error"):
+                    detail = event.get("errorDetail") or {}
+                    raise self._error(ref, detail.get("code"), event["error"], credentials)
+            image = client.images.get(ref.reference)
+        except docker.errors.ImageNotFound as err:  # pulled, yet not there under that name
+            raise self._error(ref, 404, str(err), credentials) from None
+        except docker.errors.APIError as err:
+            said = str(err.explanation or err)
+            raise self._error(ref, err.status_code, said, credentials) from None
+        log.info("pulled %s in %.1f s", ref.reference, time.monotonic() - started)
+        return image
+
+    @staticmethod
+    def _error(
+        ref: ImageRef, status: int | None, said: str, credentials: Credentials | None
+    ) -> PullError:
+        said = _redact(_first_line(said), credentials)
+        # A 500 from the engine wraps the registry's answer: the text says what it was.
+        problem = classify(status if status != 500 else None, said)
+        reason = _redact(_reason(ref, problem, said, credentials is not None), credentials)
+        log.warning("pulling %s failed (%s): %s", ref.reference, problem.value, said)
+        return PullError(problem, reason)
