@@ -190,7 +190,8 @@ def _reason(ref: ImageRef, problem: PullProblem, said: str, logged_in: bool) -> 
             else f"the workers have no login for {host}"
         )
         return (
-            f"The grader image {ref.reference} could not be pulled: unauthorized ({who}). "
+            f"The grader image {ref.reference} was not found: pulling it from {host} was "
+            f"unauthorized ({who}). "
             f"Log the workers in with an account that may pull it (`docker login {host}` as the "
             f"user running pushgrade; its config.json in DOCKER_CONFIG is read). "
             f"The registry said: {said}"
@@ -203,8 +204,9 @@ def _reason(ref: ImageRef, problem: PullProblem, said: str, logged_in: bool) -> 
         )
     if problem is PullProblem.UNREACHABLE:
         return (
-            f"The registry {host} of the grader image {ref.reference} could not be reached "
-            f"from the workers: check the host name and that it is up. The engine said: {said}"
+            f"The grader image {ref.reference} was not found: its registry {host} could not "
+            f"be reached from the workers; check the host name and that it is up. "
+            f"The engine said: {said}"
         )
     return f"The grader image {ref.reference} was not found locally, and pulling it failed: {said}"
 
