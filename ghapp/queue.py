@@ -427,21 +427,7 @@ async def request_regrade(sessions: async_sessionmaker, job_id: int, *, by: str)
         old = await session.get(Job, job_id)
         if old is None:
             return None
-        new = Job(
-            state=JobState.RECEIVED,
-            trigger="dashboard",
-            installation_id=old.installation_id,
-            repository_id=old.repository_id,
-            owner=old.owner,
-            repo=old.repo,
-            head_sha=old.head_sha,
-            ref=old.ref,
-            default_branch=old.default_branch,
-            sender=by,
-            received_at=utcnow(),
-            attempts=0,
-            note="",
-        )
+        new = _regrade_of(old, by=by, note="")
         session.add(new)
         await session.flush()
         return new.id
@@ -467,21 +453,7 @@ async def request_regrade_all(
     async with write_session(sessions) as session:
         olds = (await session.execute(select(Job).where(Job.id.in_(latest)))).scalars().all()
         news = [
-            Job(
-                state=JobState.RECEIVED,
-                trigger="dashboard",
-                installation_id=old.installation_id,
-                repository_id=old.repository_id,
-                owner=old.owner,
-                repo=old.repo,
-                head_sha=old.head_sha,
-                ref=old.ref,
-                default_branch=old.default_branch,
-                sender=by,
-                received_at=utcnow(),
-                attempts=0,
-                note=f"regrade of every repo of {assignment}, asked by {by}"[:2000],
-            )
+            _regrade_of(old, by=by, note=f"regrade of every repo of {assignment}, asked by {by}")
             for old in sorted(olds, key=lambda job: (job.repo.lower(), job.id))
         ]
         session.add_all(news)
@@ -522,3 +494,22 @@ async def gone(sessions: async_sessionmaker, name: str) -> None:
     """A worker stopping cleanly says so: nobody has to wait for its heartbeat to age."""
     async with write_session(sessions) as session:
         await session.execute(delete(WorkerBeat).where(WorkerBeat.name == name))
+
+
+def _regrade_of(old: Job, *, by: str, note: str) -> Job:
+    """A new job grading `old`'s commit again, asked by a teacher (trigger "dashboard")."""
+    return Job(
+        state=JobState.RECEIVED,
+        trigger="dashboard",
+        installation_id=old.installation_id,
+        repository_id=old.repository_id,
+        owner=old.owner,
+        repo=old.repo,
+        head_sha=old.head_sha,
+        ref=old.ref,
+        default_branch=old.default_branch,
+        sender=by,
+        received_at=utcnow(),
+        attempts=0,
+        note=note[:2000],
+    )
