@@ -17,14 +17,7 @@ async def get_membership(request: web.Request) -> web.Response:
     token needs the `members` permission on an installation of that org."""
     sim = request.app[SIM]
     org_login, username = request.match_info["org"], request.match_info["username"]
-    issued = installation_token(request)
-    if issued is None:
-        raise ApiError(401, "Requires authentication")
-    installation = sim.world.installations[issued.installation_id]
-    if installation.account.login.lower() != org_login.lower():
-        raise not_found()
-    if issued.permissions.get("members") is None:
-        raise ApiError(403, "Resource not accessible by integration")
+    installation = _org_installation(request, org_login)
     role = sim.world.memberships.get((org_login.lower(), username.lower()))
     if role is None:
         raise not_found()
@@ -48,14 +41,7 @@ async def get_team_membership(request: web.Request) -> web.Response:
     sim = request.app[SIM]
     org_login = request.match_info["org"]
     slug, username = request.match_info["team_slug"], request.match_info["username"]
-    issued = installation_token(request)
-    if issued is None:
-        raise ApiError(401, "Requires authentication")
-    installation = sim.world.installations[issued.installation_id]
-    if installation.account.login.lower() != org_login.lower():
-        raise not_found()
-    if issued.permissions.get("members") is None:
-        raise ApiError(403, "Resource not accessible by integration")
+    installation = _org_installation(request, org_login)
     team = sim.world.team_members.get((org_login.lower(), slug.lower()))
     role = None if team is None else team.get(username.lower())
     if role is None:
@@ -69,6 +55,20 @@ async def get_team_membership(request: web.Request) -> web.Response:
             "state": "active",
         }
     )
+
+
+def _org_installation(request: web.Request, org_login: str):
+    """The installation of `org_login` the token belongs to, with the `members` permission:
+    401 without a token, 404 for another org (GitHub hides it), 403 without the permission."""
+    issued = installation_token(request)
+    if issued is None:
+        raise ApiError(401, "Requires authentication")
+    installation = request.app[SIM].world.installations[issued.installation_id]
+    if installation.account.login.lower() != org_login.lower():
+        raise not_found()
+    if issued.permissions.get("members") is None:
+        raise ApiError(403, "Resource not accessible by integration")
+    return installation
 
 
 def _team_id(slug: str) -> int:
