@@ -167,6 +167,10 @@ class Submission(Base):
     revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The exact image the run used (its id, sha256:…): a regrade records its own.
     image_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # The reference graded with (a registry name, or the tag built from a grader commit) and
+    # its registry digest (registry/name@sha256:…) when it came from a registry.
+    image: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    image_digest: Mapped[str | None] = mapped_column(String(600), nullable=True)
 
 
 class OutboxWrite(Base):

@@ -393,9 +393,9 @@ class Worker:
                     job.owner, job.repo, job.head_sha, archive, cap=ARCHIVE_CAP
                 )
             except DownloadTooLarge as err:
-                outcome = Outcome.errored(ErrorKind.BAD_ARCHIVE, f"{err}.")
+                outcome, image = Outcome.errored(ErrorKind.BAD_ARCHIVE, f"{err}."), None
             else:
-                outcome = await self._run(job, gh, config, archive)
+                outcome, image = await self._run(job, gh, config, archive)
         finally:
             await asyncio.to_thread(shutil.rmtree, scratch, True)
         if outcome.error in _ENGINE_TROUBLE and job.attempts < MAX_ATTEMPTS:
@@ -434,6 +434,8 @@ class Worker:
                     level=level.value,
                     reveal_at=reveal_at,
                     image_id=outcome.image_id,
+                    image=image,
+                    image_digest=outcome.image_digest,
                 )
             )
             # Keep what intake noted (locked fields the repo file tried to change) beside it.
@@ -454,20 +456,22 @@ class Worker:
 
     async def _run(
         self, job: Job, gh: InstallationClient, config: AssignmentConfig, archive: Path
-    ) -> Outcome:
+    ) -> tuple[Outcome, str | None]:
         """Grade the archive in the assignment's image: its `image`, or the image built from its
-        `grader` repo (waiting while another job builds it; a failed build is the outcome)."""
+        `grader` repo (waiting while another job builds it; a failed build is the outcome).
+        Also the image reference graded with (None when there was none)."""
         image = None
         if config.grader is not None:
             built = await self.graders.image_for(gh, job.owner, config.grader)
             if built.tag is None:
-                return Outcome.errored(
+                outcome = Outcome.errored(
                     ErrorKind.GRADER_BUILD_FAILED, built.problem, log=built.log_tail
                 )
+                return outcome, None
             image = built.tag
         # A built grader is never pulled: it exists only on this engine.
         spec = config.sandbox_spec(image=image, pull_missing=image is None)
-        return await grade_async(archive, spec, sandbox=self.sandbox)
+        return await grade_async(archive, spec, sandbox=self.sandbox), spec.image
 
     async def _lateness(self, job: Job, config: AssignmentConfig) -> Lateness | None:
         timing = judge(config, await queue.pushed_at(self.sessions, job))

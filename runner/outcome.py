@@ -112,6 +112,8 @@ class Outcome(BaseModel):
     output_visibility: Visibility = Visibility.VISIBLE
     stdout_visibility: Visibility = Visibility.HIDDEN
     image_id: str | None = None
+    # The registry digest of that image (registry/name@sha256:…), when it came from a registry.
+    image_digest: str | None = None
 
     @property
     def could_not_run(self) -> bool:

@@ -35,6 +35,27 @@ _HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registr
 DEFAULT_REFRESH_S = 300.0
 
 
+def digest_for(reference: str, repo_digests: tuple[str, ...] | list[str]) -> str | None:
+    """The `name@sha256:…` among an image's RepoDigests that belongs to `reference` (an image
+    pulled from two registries has one for each); None for an image no registry gave us."""
+    ref = parse_reference(reference)
+    if ref.digest is not None:
+        return f"{_name(ref)}@{ref.digest}"
+    wanted = {_name(ref)}
+    if ref.registry is None:  # Docker Hub names: python, library/python, docker.io/library/python
+        short = ref.repository.removeprefix("library/")
+        wanted |= {short, f"library/{short}", f"docker.io/library/{short}", f"docker.io/{short}"}
+    for entry in repo_digests:
+        name, at, _ = entry.partition("@")
+        if at and name in wanted:
+            return entry
+    return None
+
+
+def _name(ref: ImageRef) -> str:
+    return f"{ref.registry}/{ref.repository}" if ref.registry else ref.repository
+
+
 @dataclass(frozen=True)
 class ImageRef:
     """An image reference taken apart: `[registry/]repository[:tag][@digest]`."""
@@ -294,9 +315,7 @@ class ImageStore:
         credentials = credentials_for(ref.host, self._config_path())
         auth = credentials.auth_config() if credentials else None
         self.pulls += 1
-        repository = (
-            f"{ref.registry}/{ref.repository}" if ref.registry is not None else ref.repository
-        )
+        repository = _name(ref)
         tag = ref.digest or ref.tag or "latest"
         log.info("pulling %s (%s)", ref.reference, "with a login" if auth else "anonymously")
         started = time.monotonic()

@@ -35,7 +35,7 @@ from docker.types import LogConfig, Mount, Ulimit
 
 from runner.capture import OutputCapture
 from runner.outcome import ErrorKind, Outcome
-from runner.registry import DEFAULT_REFRESH_S, ImageStore, PullError
+from runner.registry import DEFAULT_REFRESH_S, ImageStore, PullError, digest_for
 from runner.results import TapParser
 from runner.spec import SandboxSpec, format_size
 from runner.verdict import RunFacts, decide
@@ -60,6 +60,7 @@ class ImageTraits:
     has_command: bool
     user: str
     env: tuple[str, ...]
+    repo_digests: tuple[str, ...] = ()  # name@sha256:… for each registry it came from
 
 
 class RunHandle:
@@ -149,7 +150,10 @@ class Sandbox:
         run_id = uuid.uuid4().hex[:12]
         self._active.add(run_id)
         try:
-            return self._run_container(submission, spec, traits, run_id, handle)
+            outcome = self._run_container(submission, spec, traits, run_id, handle)
+            # Pinned: the registry digest the image came with, beside its id, for a rerun.
+            digest = digest_for(spec.image, traits.repo_digests)
+            return outcome.model_copy(update={"image_digest": digest}) if digest else outcome
         except RunCancelled:
             raise
         except _ENGINE_ERRORS as err:
@@ -198,6 +202,7 @@ class Sandbox:
             has_command=bool(config.get("Cmd") or config.get("Entrypoint")),
             user=(config.get("User") or "").strip(),
             env=tuple(config.get("Env") or ()),
+            repo_digests=tuple(image.attrs.get("RepoDigests") or ()),
         )
 
     def _ensure_template(self) -> None:

@@ -31,6 +31,7 @@ from runner.registry import (
     PullProblem,
     classify,
     credentials_for,
+    digest_for,
     parse_reference,
 )
 from runner.sandbox import Sandbox
@@ -67,6 +68,25 @@ def test_references_are_taken_apart(reference, registry, repository, tag, digest
         digest,
         host,
     )
+
+
+HUB_PYTHON = "docker.io/library/python@sha256:dd"
+
+
+@pytest.mark.parametrize(
+    ("reference", "repo_digests", "expected"),
+    [
+        ("h:5000/x:1", ["other:5000/x@sha256:aa", "h:5000/x@sha256:bb"], "h:5000/x@sha256:bb"),
+        ("h:5000/x:1", ["other:5000/x@sha256:aa"], None),
+        ("python:3.11-slim", ["python@sha256:cc"], "python@sha256:cc"),
+        ("library/python:3.11", [HUB_PYTHON], HUB_PYTHON),
+        ("python:3.11", [HUB_PYTHON], HUB_PYTHON),
+        ("h:5000/x@sha256:ee", [], "h:5000/x@sha256:ee"),
+        ("pushgrade-grader/o-g:abc", [], None),
+    ],
+)
+def test_the_digest_recorded_is_the_one_of_the_reference_graded(reference, repo_digests, expected):
+    assert digest_for(reference, repo_digests) == expected
 
 
 def write_config(folder: Path, auths: dict) -> Path:
@@ -268,6 +288,10 @@ def test_a_private_image_is_pulled_with_the_workers_login_and_graded(
     outcome = grade(submission(tmp_path), SandboxSpec(image=private_image), sandbox=fresh_sandbox)
     assert outcome.status is Status.PASSED, outcome.reason
     assert "graded from the registry" in outcome.log
+    # Pinned: the registry's digest of what ran, which names that exact image there.
+    name = private_image.rsplit(":", 1)[0]
+    assert outcome.image_digest and outcome.image_digest.startswith(f"{name}@sha256:")
+    assert outcome.image_digest in docker_client.images.get(outcome.image_id).attrs["RepoDigests"]
     assert_no_secret(registry.password, caplog, outcome.model_dump_json())
 
 
