@@ -81,6 +81,11 @@ def decide(facts: RunFacts, limits: SandboxLimits) -> Outcome:
         # A TAP harness that exits non-zero has failed, whatever lines it printed before.
         passed = False
         reason = f"The grader printed TAP but {_exited(facts.exit_code)}."
+    elif parsed.source == "junit" and not parsed.tests and facts.exit_code != 0:
+        # pytest writes its XML even when it found no tests or failed to collect them (exit
+        # 2, 4, 5): an empty report from a grader that failed is not a pass.
+        passed = False
+        reason = f"The grader reported no tests and {_exited(facts.exit_code)}."
     if parsed.notes:
         reason = " ".join(filter(None, [reason, *parsed.notes]))
     return _with_results(Status.PASSED if passed else Status.FAILED, parsed, reason, common)

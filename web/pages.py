@@ -1,11 +1,13 @@
-"""The dashboard's pages: orgs → assignments → gradebook (and its CSV) → submission, and the
-queue, with re-run and cancel buttons. Every org page is for that org's teachers only."""
+"""The dashboard's pages: orgs → assignments → gradebook (and its CSV, and a button regrading
+every repo) → submission, and the queue, with re-run and cancel buttons. Every org page is for
+that org's teachers only."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from fnmatch import fnmatchcase
+from urllib.parse import quote
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -21,6 +23,7 @@ from web.sessions import safe_next
 routes = web.RouteTableDef()
 
 MAX_JOB_ID = 2**31 - 1  # the jobs table's ids are 32-bit integers
+MAX_REGRADED_DIGITS = 7  # "?regraded=N" after Regrade all: a count of repos, never more
 SETTLED_HEADER = "X-Pushgrade-Settled"
 _LIVE = "live"
 
@@ -85,6 +88,9 @@ async def gradebook_page(request: web.Request, dash: Dashboard) -> web.Response:
         for problem in await reads.config_problems(dash.sessions, account.login)
         if problem.repo in mine or any(fnmatchcase(problem.repo.lower(), g) for g in globs)
     ]
+    # Where Regrade all comes back to: how many repos it queued. Only a count is ever shown.
+    raw = request.query.get("regraded", "")
+    regraded = int(raw) if raw.isdigit() and len(raw) <= MAX_REGRADED_DIGITS else None
     return dash.render(
         request,
         "gradebook.html",
@@ -92,9 +98,33 @@ async def gradebook_page(request: web.Request, dash: Dashboard) -> web.Response:
         name=name,
         config=config,
         rows=table,
+        graded=sum(1 for row in table if row.latest is not None),
+        regraded=regraded,
         config_problems=problems,
         grader_problems=await reads.grader_problems(dash.sessions, account.login, name),
     )
+
+
+@routes.post("/orgs/{org}/assignments/{assignment}/regrade")
+@page
+async def regrade_all(request: web.Request, dash: Dashboard) -> web.Response:
+    """Regrade the latest graded push of every repo of the assignment, once per press (as the
+    CLI's `pushgrade regrade` does), and come back to its gradebook saying how many."""
+    user, account = await dash.require_teacher(request, request.match_info["org"])
+    name = request.match_info["assignment"]
+    if not ASSIGNMENT_NAME.match(name):
+        raise _no_such("assignment")
+    if await reads.assignment_config(dash.sessions, account.login, name) is None:
+        raise _no_such("assignment")
+    form = await dash.form(request)
+    dash.require_csrf(request, user, form)
+    new_ids = await queue.request_regrade_all(
+        dash.sessions, owner=account.login, assignment=name, by=user.login
+    )
+    if new_ids:
+        dash.on_new_work()
+    back = f"/orgs/{quote(account.login, safe='')}/assignments/{quote(name, safe='')}"
+    raise web.HTTPSeeOther(f"{back}?regraded={len(new_ids)}")
 
 
 @routes.get("/orgs/{org}/assignments/{assignment}/gradebook.csv")

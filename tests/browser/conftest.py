@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# The dashboard's seeded web side (no worker, no Docker), for pages that need no grading run; a
+# test module with a `sim` of its own (the end-to-end one) uses that instead.
+from tests.web.dash import sim, web  # noqa: F401 (fixtures, found by pytest by name)
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
     "--headless",

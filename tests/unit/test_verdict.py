@@ -346,3 +346,17 @@ def test_decide_is_a_pure_function_of_its_inputs():
     run = facts(exit_code=1, results_files={"a.xml": junit(("t", False))})
     assert decide(run, LIMITS) == decide(run, LIMITS)
     assert run.results_files == {"a.xml": junit(("t", False))}
+
+
+def test_an_empty_junit_report_from_a_grader_that_failed_is_not_a_pass():
+    # What pytest writes when its test folder is missing (exit 4) or nothing was collected (5).
+    empty = b'<testsuites><testsuite name="pytest" tests="0" errors="0"/></testsuites>'
+    outcome = decide(facts(exit_code=4, results_files={"junit.xml": empty}), LIMITS)
+    assert outcome.status is Status.FAILED
+    assert outcome.reason.startswith("The grader reported no tests and exited with code 4.")
+    assert decide(facts(exit_code=0, results_files={"junit.xml": empty}), LIMITS).status is (
+        Status.PASSED
+    )
+    # Failing tests exit non-zero too: that is their report, not a broken grader.
+    failing = decide(facts(exit_code=1, results_files={"j.xml": junit(("t", False))}), LIMITS)
+    assert failing.status is Status.FAILED and failing.reason is None

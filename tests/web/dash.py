@@ -14,6 +14,7 @@ from yarl import URL
 
 from ghapp.models import Job, JobState, Submission
 from ghsim import GitHubSimulator
+from pushgrade import serve
 from pushgrade.demo import simulator_settings
 from pushgrade.serve import running
 
@@ -52,6 +53,31 @@ async def web(sim, tmp_path):
     settings = simulator_settings(sim, f"sqlite+aiosqlite:///{tmp_path / 'dash.sqlite3'}")
     settings = dataclasses.replace(settings, workers=0, session_secret=SESSION_SECRET)
     async with running(settings) as started:
+        yield started
+
+
+@pytest.fixture
+async def web_db(sim, db_url, monkeypatch):
+    """`web` on SQLite and on PostgreSQL (tests.conftest's `db_url`), counting how often the
+    dashboard wakes the worker (`woken`): there is none here, only the hook."""
+    original = serve._dashboard
+
+    def counting(*args, **kwargs):
+        dashboard = original(*args, **kwargs)
+        if dashboard is not None:
+
+            def woken() -> None:
+                started.woken += 1
+
+            dashboard.on_new_work = woken
+        return dashboard
+
+    monkeypatch.setattr(serve, "_dashboard", counting)
+    settings = dataclasses.replace(
+        simulator_settings(sim, db_url), workers=0, session_secret=SESSION_SECRET
+    )
+    async with running(settings) as started:
+        started.woken = 0
         yield started
 
 

@@ -113,6 +113,11 @@ async def test_nobody_else_presses_a_button(sim, web, ids, login):
         for action, job in (("rerun", "alice1"), ("cancel", "carol1"), ("rerun", "failed1")):
             answer = await client.post(f"/jobs/{ids[job]}/{action}", {"csrf": "guess"})
             assert answer.status == (401 if login is ANONYMOUS else 403), (action, job)
+        for assignment in ("hw1", "nope"):  # whether it exists is not theirs to learn either
+            answer = await client.post(f"/orgs/{ORG}/assignments/{assignment}/regrade")
+            assert answer.status == (401 if login is ANONYMOUS else 403), assignment
+            if login is not ANONYMOUS:
+                assert login in await answer.text()
         async with web.sessions() as session:
             assert await session.scalar(select(func.count()).select_from(Job)) == len(ids)
             carol = await session.get(Job, ids["carol1"])
@@ -124,17 +129,32 @@ async def test_nobody_else_presses_a_button(sim, web, ids, login):
 async def test_a_teacher_presses_a_button_only_with_the_forms_token(sim, web, ids):
     client = await client_as(web, sim, TEACHER)
     try:
-        for token in ("", "guess"):
-            answer = await client.post(f"/jobs/{ids['alice1']}/rerun", {"csrf": token})
-            assert answer.status == 403
-        answer = await client.post(
-            f"/jobs/{ids['alice1']}/rerun",
-            {"csrf": await client.csrf()},
-            headers={"Origin": "https://evil.example"},
-        )
-        assert answer.status == 403 and "another site" in await answer.text()
+        regrade_all = f"/orgs/{ORG}/assignments/hw1/regrade"
+        for path in (f"/jobs/{ids['alice1']}/rerun", regrade_all):
+            for form in ({"csrf": ""}, {"csrf": "guess"}, {}):
+                answer = await client.post(path, form)
+                assert answer.status == 403, (path, form)
+                assert "reload the page" in await answer.text()
+            answer = await client.post(
+                path, {"csrf": await client.csrf()}, headers={"Origin": "https://evil.example"}
+            )
+            assert answer.status == 403 and "another site" in await answer.text()
         async with web.sessions() as session:
             assert await session.scalar(select(func.count()).select_from(Job)) == len(ids)
+    finally:
+        await client.close()
+
+
+async def test_a_member_of_the_teachers_team_may_regrade_all(sim, web, ids):
+    client = await client_as(web, sim, TA)
+    try:
+        answer = await client.post(
+            f"/orgs/{ORG}/assignments/hw1/regrade", {"csrf": await client.csrf()}
+        )
+        assert answer.status == 303
+        async with web.sessions() as session:
+            found = await session.execute(select(Job.sender).where(Job.trigger == "dashboard"))
+            assert found.scalars().all() == [TA, TA]
     finally:
         await client.close()
 
