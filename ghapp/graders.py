@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 import shutil
@@ -79,17 +80,17 @@ class Graders:
         self, gh: InstallationClient, org: str, source: GraderSource
     ) -> GraderImage:
         owner, name = source.full_name(org)
-        grader = f"{owner}/{name}"
+        grader, tag_name = _identity(owner, name, source)
         sha = await gh.commit_sha(owner, name, source.ref)
         if sha is None:
             at = f" at {source.ref}" if source.ref else ""
             return GraderImage(
                 None,
-                f"The grader repository {grader}{at} was not found: check grader: in the config, "
-                "and that the App is installed on that repository.",
+                f"The grader repository {owner}/{name}{at} was not found: check grader: in the "
+                "config, and that the App is installed on that repository.",
             )
         engine = await self._engine_id()
-        tag = f"{TAG_PREFIX}/{_slug(owner)}-{_slug(name)}:{sha}"
+        tag = f"{tag_name}:{sha}"
         while True:
             row = await self._row(grader, sha, engine)
             if row is None:
@@ -197,7 +198,7 @@ class Graders:
         engine: str,
         tag: str,
     ) -> GraderImage:
-        grader = f"{owner}/{name}"
+        grader = _identity(owner, name, source)[0]
         renewer = asyncio.create_task(self._renew(grader, sha, engine))
         scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="pushgrade-grader-"))
         values: dict
@@ -307,12 +308,24 @@ def _failed(step: str, error: str) -> dict:
 
 def _problem(grader: str, sha: str, row: GraderBuild) -> str:
     """The teacher's note for a failed build: which step, what the engine said, the log's end."""
-    text = f"The grader {grader} at {sha[:7]} could not be built: {row.failed_step} failed"
+    text = f"The grader {grader.partition('#')[0]} at {sha[:7]} could not be built: "
+    text += f"{row.failed_step} failed"
     if row.error:
         text += f": {row.error}"
     if row.log_tail:
         text += f"\nThe end of the build log:\n{row.log_tail[-NOTE_LOG_CHARS:]}"
     return text
+
+
+def _identity(owner: str, name: str, source: GraderSource) -> tuple[str, str]:
+    """The build's key and its image's name. One repo may hold several graders (a Dockerfile
+    and context per assignment): each is a build and an image of its own, told apart by a hash
+    of where it is in the repo."""
+    grader, tag = f"{owner}/{name}", f"{TAG_PREFIX}/{_slug(owner)}-{_slug(name)}"
+    if (source.dockerfile, source.context) != ("Dockerfile", "."):
+        where = hashlib.sha256(f"{source.context}\0{source.dockerfile}".encode()).hexdigest()[:10]
+        grader, tag = f"{grader}#{where}", f"{tag}-{where}"
+    return grader, tag
 
 
 def _slug(name: str) -> str:
