@@ -62,6 +62,11 @@ class LatePolicy(StrEnum):
     IGNORE = "ignore"  # a late push is not graded
 
 
+class OnGraderPush(StrEnum):
+    REBUILD = "rebuild"  # a push to the grader repo builds the new image for the next pushes
+    REGRADE = "regrade"  # ... and regrades every repo's latest graded push with it
+
+
 def _size(value: Any) -> int:
     if isinstance(value, str | int) and not isinstance(value, bool):
         try:
@@ -163,7 +168,7 @@ class LateConfig(BaseModel):
 # short-form config (stored with each job) is what it always was.
 _NEWER_FIELDS = (
     "repos", "branches", "due", "late", "max_graded_per_day", "after_due", "check_name",
-    "grader",
+    "grader", "on_grader_push",
 )  # fmt: skip
 
 
@@ -192,6 +197,7 @@ class AssignmentConfig(BaseModel):
     after_due: Annotated[VisibilityLevel | None, BeforeValidator(_one_value)] = None
     check_name: str = Field("pushgrade", min_length=1, max_length=100)
     grader: Grader = Field(None, validate_default=True)
+    on_grader_push: Annotated[OnGraderPush, BeforeValidator(_one_value)] = OnGraderPush.REBUILD
 
     @field_validator("grader", mode="after")
     @classmethod
@@ -381,6 +387,13 @@ def consistency_problems(
                 "grader",
                 "an assignment names image: (a registry reference) or grader: (a repository "
                 "to build it from), not both",
+            )
+        )
+    if "on_grader_push" in have and config.grader is None and (not only_set or "image" in have):
+        problems.append(
+            (
+                "on_grader_push",
+                "applies to an image built from grader: (a repository), not to image:",
             )
         )
     if config.late is not None and config.due is None and (not only_set or "due" in have):

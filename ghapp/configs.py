@@ -53,6 +53,10 @@ class ConfigReader:
             return None
         return self._parse(blob, f"{owner}/{ORG_CONFIG_REPO}/{CONFIG_PATH}", org=True)
 
+    def forget_org(self, gh: InstallationClient, owner: str) -> None:
+        """The org file changed (a push to the org's .github repo): read it again next time."""
+        self._org.pop((gh.installation_id, owner.lower()), None)
+
     async def _org_file(self, gh: InstallationClient, owner: str) -> tuple[str, bytes] | None:
         key = (gh.installation_id, owner.lower())
         cached = self._org.get(key)

@@ -228,6 +228,28 @@ async def claim(
         return result.scalars().first()
 
 
+class LeaseLost(Exception):
+    """Another worker holds the job now (ours lapsed): what we did is not recorded."""
+
+
+async def end(session: AsyncSession, job_id: int, *, worker: str, note: str) -> None:
+    """The job is done, in `session` (with whatever else ends with it: its result, its check
+    run's write). Raises `LeaseLost` when it is no longer ours, which rolls all of it back."""
+    ended = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.lease_owner == worker)
+        .values(
+            state=JobState.DONE,
+            finished_at=utcnow(),
+            note=note[:2000],
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+    if ended.rowcount != 1:
+        raise LeaseLost(f"job {job_id} was taken over while it was worked on")
+
+
 async def renew(sessions: async_sessionmaker, job_id: int, *, worker: str, lease_s: float) -> bool:
     """Extend our lease; False when it is no longer ours (it lapsed and someone else took it)."""
     async with write_session(sessions) as session:
@@ -436,9 +458,17 @@ async def request_regrade(sessions: async_sessionmaker, job_id: int, *, by: str)
 async def request_regrade_all(
     sessions: async_sessionmaker, *, owner: str, assignment: str, by: str
 ) -> list[int]:
+    """`regrade_all` in a transaction of its own."""
+    async with write_session(sessions) as session:
+        return await regrade_all(session, owner=owner, assignment=assignment, by=by)
+
+
+async def regrade_all(
+    session: AsyncSession, *, owner: str, assignment: str, by: str, note: str | None = None
+) -> list[int]:
     """Regrade the latest graded push of every repo of one assignment, as teachers' regrades
     (not counted against the daily limit; results at the lowest write priority; on time when
-    the push was). One new job per repo, all in one transaction. The new jobs' ids."""
+    the push was). One new job per repo, in `session`. The new jobs' ids."""
     graded = select(Submission.id).where(Submission.job_id == Job.id).exists()
     latest = (
         select(func.max(Job.id))
@@ -450,15 +480,15 @@ async def request_regrade_all(
         )
         .group_by(Job.owner, Job.repo)
     )
-    async with write_session(sessions) as session:
-        olds = (await session.execute(select(Job).where(Job.id.in_(latest)))).scalars().all()
-        news = [
-            _regrade_of(old, by=by, note=f"regrade of every repo of {assignment}, asked by {by}")
-            for old in sorted(olds, key=lambda job: (job.repo.lower(), job.id))
-        ]
-        session.add_all(news)
-        await session.flush()
-        return [job.id for job in news]
+    note = note or f"regrade of every repo of {assignment}, asked by {by}"
+    olds = (await session.execute(select(Job).where(Job.id.in_(latest)))).scalars().all()
+    news = [
+        _regrade_of(old, by=by, note=note)
+        for old in sorted(olds, key=lambda job: (job.repo.lower(), job.id))
+    ]
+    session.add_all(news)
+    await session.flush()
+    return [job.id for job in news]
 
 
 # -- workers ----------------------------------------------------------------------------------

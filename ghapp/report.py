@@ -244,7 +244,12 @@ def render_error_report(
 
 
 def render_not_graded(title: str, summary: str) -> CheckRunReport:
-    """`neutral`: a push that pushgrade chose not to grade (limit reached, branch not graded …).
+    """`neutral`: a push that pushgrade chose not to grade (limit reached, branch not graded …)."""
+    return render_notice(title, summary, Conclusion.NEUTRAL)
+
+
+def render_notice(title: str, summary: str, conclusion: Conclusion) -> CheckRunReport:
+    """A check run of pushgrade's own words (a push not graded, a grader built).
 
     Both texts are pushgrade's own Markdown; they are only cut to GitHub's limits.
     """
@@ -253,7 +258,7 @@ def render_not_graded(title: str, summary: str) -> CheckRunReport:
         kept = summary.encode("utf-8")[: budget.room()].decode("utf-8", "ignore")
         budget.add(kept)
         budget.note(md.cut_note(len(summary) - len(kept), where="the rest is not shown"))
-    return CheckRunReport(Conclusion.NEUTRAL, md.one_line(title, MAX_TITLE_CHARS), str(budget))
+    return CheckRunReport(conclusion, md.one_line(title, MAX_TITLE_CHARS), str(budget))
 
 
 def render_superseded(newer_sha: str) -> CheckRunReport:

@@ -24,9 +24,9 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from ghapp import housekeeping, outbox, queue
+from ghapp import housekeeping, outbox, queue, warming
 from ghapp.admission import Admission
 from ghapp.budget import Limits, Priority, WriteBudget
 from ghapp.config import AssignmentConfig, ConfigError
@@ -45,6 +45,7 @@ from ghapp.events import RERUN_ACTION
 from ghapp.github import DownloadTooLarge, GitHubApp, InstallationClient
 from ghapp.graders import Graders
 from ghapp.models import Job, JobState, OutboxWrite, Submission, utcnow
+from ghapp.queue import LeaseLost
 from ghapp.reconcile import Reconciler
 from ghapp.report import (
     CheckRunReport,
@@ -272,6 +273,8 @@ class Worker:
 
     async def _intake(self, job: Job) -> None:
         gh = self.github.installation(job.installation_id)
+        if await warming.on_org_repo_push(self, job, gh):
+            return  # the org's .github or a grader repo: images made ready, nothing graded
         try:
             resolution = await self.configs.resolution(gh, job.owner, job.repo, job.head_sha)
         except ConfigError as err:
@@ -319,7 +322,7 @@ class Worker:
             config=job.config,
             timing=job.timing,
             assignment=resolution.assignment_name,
-            note=locked[:2000],
+            note="; ".join(filter(None, [job.note, locked]))[:2000],  # a regrade's says why
         )
         self.wake()
 
@@ -439,20 +442,8 @@ class Worker:
                 )
             )
             # Keep what intake noted (locked fields the repo file tried to change) beside it.
-            note = "; ".join(filter(None, [job.note, outcome.reason]))[:2000]
-            ended = await session.execute(
-                update(Job)
-                .where(Job.id == job.id, Job.lease_owner == self.name)
-                .values(
-                    state=JobState.DONE,
-                    finished_at=utcnow(),
-                    note=note,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                )
-            )
-            if ended.rowcount != 1:
-                raise LeaseLost(f"job {job.id} was taken over while it was graded")
+            note = "; ".join(filter(None, [job.note, outcome.reason]))
+            await queue.end(session, job.id, worker=self.name, note=note)
 
     async def _run(
         self, job: Job, gh: InstallationClient, config: AssignmentConfig, archive: Path
@@ -488,6 +479,7 @@ class Worker:
         revealing: bool = False,
         priority: Priority = Priority.FINAL,
         session=None,
+        name: str | None = None,
     ) -> None:
         batches = report.annotation_batches() or [()]
         body = {
@@ -500,6 +492,8 @@ class Worker:
             body["completed_at"] = _iso(utcnow())
         if rerun:
             body["actions"] = [RERUN_BUTTON]
+        if name is not None:  # else the assignment's check_name
+            body["name"] = name
         more = [report.output(batch) for batch in batches[1:]]  # 50 annotations a request
         kind = "reveal" if revealing else "final"
         await self._post(job, kind, priority, body, more_outputs=more, session=session)
@@ -541,10 +535,6 @@ _ENGINE_TROUBLE = frozenset({ErrorKind.DOCKER_UNAVAILABLE, ErrorKind.SANDBOX_FAI
 
 class EngineTrouble(Exception):
     """The Docker engine failed under a run: retried, as any transient failure is."""
-
-
-class LeaseLost(Exception):
-    """Another worker holds the job now (ours lapsed): what we did is not recorded."""
 
 
 def _result_priority(job: Job) -> Priority:

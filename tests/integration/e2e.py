@@ -108,3 +108,14 @@ def org_file(image: str) -> str:
         "    visibility: tests\n"
         "    check_name: hw1 autograder\n"
     )
+
+
+@pytest.fixture
+def remove_grader_images(docker_client):
+    """The images the test's builds made (labelled with the grader commit), removed after it."""
+    commits: list[str] = []
+    yield commits
+    for sha in commits:
+        for image in docker_client.images.list(filters={"label": f"pushgrade.grader.commit={sha}"}):
+            for tag in image.tags:
+                docker_client.images.remove(tag, force=True)

@@ -54,17 +54,6 @@ async def builds(app) -> list[GraderBuild]:
         return list((await session.execute(select(GraderBuild))).scalars())
 
 
-@pytest.fixture
-def remove_grader_images(docker_client):
-    """The images the test's builds made (labelled with the grader commit), removed after it."""
-    commits: list[str] = []
-    yield commits
-    for sha in commits:
-        for image in docker_client.images.list(filters={"label": f"pushgrade.grader.commit={sha}"}):
-            for tag in image.tags:
-                docker_client.images.remove(tag, force=True)
-
-
 async def test_a_grader_repo_is_built_and_grades_pushes_with_one_build(
     sim, app, docker_client, remove_grader_images
 ):

@@ -148,3 +148,36 @@ def test_a_teachers_own_repo_file_may_name_a_grader():
     found = resolve("lab", org=None, repo=repo("grader: grader-lab\n"))
     assert found.config.grader == GraderSource(repo="grader-lab")
     assert standalone(found.config)["grader.repo"] == "repo"
+
+
+# -- on_grader_push -----------------------------------------------------------------------------
+
+
+def test_on_grader_push_defaults_to_rebuild_and_accepts_regrade():
+    assert load_config("grader: g\n").on_grader_push == "rebuild"
+    config = load_config("grader: g\non_grader_push: regrade\n")
+    assert config.on_grader_push == "regrade"
+    assert "on_grader_push" not in load_config("grader: g\n").model_dump(mode="json")
+    assert type(config).model_validate(config.model_dump(mode="json")) == config
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("grader: g\non_grader_push: rebiuld\n", "rebuild"),
+        ("grader: g\non_grader_push: [regrade]\n", "one value"),
+        ("image: a:1\non_grader_push: regrade\n", "not to image:"),
+    ],
+)
+def test_a_bad_on_grader_push_is_refused_at_its_line(text, words):
+    err = config_error(text)
+    [problem] = err.problems
+    assert (problem.field, problem.where) == ("on_grader_push", "line 2, column 1")
+    assert words in problem.message
+
+
+def test_a_student_cannot_make_a_grader_push_regrade_everyone():
+    org_file = org(ORG_GRADER)
+    found = resolve("hw1-ann", org=org_file, repo=repo("on_grader_push: regrade\n"))
+    assert found.config.on_grader_push == "rebuild"
+    assert any(note.startswith("on_grader_push:") for note in found.locked_overrides)

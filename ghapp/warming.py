@@ -1,0 +1,236 @@
+"""Pushes to the org's own repositories, its `.github` repo and its grader repos: never graded,
+they make the grader images ready before a student's push needs one.
+
+- A push to the org's `.github` repo may change the policy: the org file is read again at once,
+  and every assignment's image is made ready: built from its grader repo, or pulled.
+- A push to the branch an assignment builds its grader from builds the new image at once. With
+  `on_grader_push: regrade`, every repo's latest graded push of that assignment is then graded
+  again with it, once, in the transaction that ends the push's job (a crash neither loses nor
+  doubles the regrade). A build that fails regrades nothing.
+
+Either push gets a check run on its commit saying what was made ready, for the teacher. The one
+on the `.github` repo, which orgs often make public, names assignments and nothing of the
+images: what went wrong is in the job's note on the dashboard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import docker.errors
+
+from ghapp import queue
+from ghapp.budget import Priority
+from ghapp.config import AssignmentConfig, ConfigError, OnGraderPush, PushgradeConfig
+from ghapp.configs import ORG_CONFIG_REPO
+from ghapp.db import write_session
+from ghapp.github import InstallationClient
+from ghapp.models import Job, JobState
+from ghapp.report import Conclusion, render_notice
+from runner.registry import PullError
+
+if TYPE_CHECKING:
+    from ghapp.worker import Worker
+
+log = logging.getLogger(__name__)
+
+GRADER_CHECK_NAME = "pushgrade grader"
+CONFIG_CHECK_NAME = "pushgrade config"
+
+
+@dataclass(frozen=True)
+class OrgRepoPush:
+    """What a push to one of the org's own repos asks for."""
+
+    kind: str  # "config" (the .github repo) or "grader"
+    branch: str
+    # The assignments whose image it changes (all of them for the config), by name.
+    assignments: tuple[tuple[str, AssignmentConfig], ...]
+
+
+@dataclass(frozen=True)
+class Readiness:
+    name: str  # the assignment
+    image: str | None  # the image made ready; None: it could not be
+    problem: str = ""
+
+
+def classify(job: Job, org: PushgradeConfig | None) -> OrgRepoPush | None:
+    """None for a student's repo; else which assignments the push concerns (none: a branch no
+    grader is built from, or not the config's own branch)."""
+    branch = (job.ref or "").removeprefix("refs/heads/")
+    default = job.default_branch
+    if job.repo.lower() == ORG_CONFIG_REPO:
+        on_default = default is None or branch == default
+        everything = tuple(org.assignments.items()) if org is not None and on_default else ()
+        return OrgRepoPush("config", branch, everything)
+    if org is None:
+        return None
+    mine = [
+        (name, config)
+        for name, config in org.assignments.items()
+        if config.grader is not None
+        and tuple(p.lower() for p in config.grader.full_name(job.owner))
+        == (job.owner.lower(), job.repo.lower())
+    ]
+    if not mine:
+        return None
+    moved = tuple(
+        (name, config)
+        for name, config in mine
+        if (config.grader.ref or default) in (None, branch)  # None: default branch unknown
+    )
+    return OrgRepoPush("grader", branch, moved)
+
+
+async def on_org_repo_push(worker: Worker, job: Job, gh: InstallationClient) -> bool:
+    """Handle `job` if it is a push to the org's `.github` or grader repos; False when it is a
+    student's (nothing was done)."""
+    if job.repo.lower() == ORG_CONFIG_REPO:
+        worker.configs.forget_org(gh, job.owner)  # the teacher's edit applies now
+    try:
+        org = await worker.configs.org_file(gh, job.owner)
+    except ConfigError as err:
+        if job.repo.lower() != ORG_CONFIG_REPO:
+            return False  # the student's intake reports the broken org file
+        await _finish(
+            worker,
+            job,
+            render_notice(
+                "The config has errors",
+                f"Pushes are not graded until it is fixed:\n\n```\n{err}\n```",
+                Conclusion.FAILURE,
+            ),
+            CONFIG_CHECK_NAME,
+            f"org config invalid: {err}",
+        )
+        return True
+    push = classify(job, org)
+    if push is None:
+        return False
+    if not push.assignments:
+        why = (
+            "not the org's default branch"
+            if push.kind == "config"
+            else "no assignment builds its grader from this branch"
+        )
+        await worker._finish(job, JobState.SKIPPED, f"{push.kind} push to {push.branch}: {why}")
+        return True
+    ready = await warm(worker, gh, job.owner, push.assignments)
+    if push.kind == "config":
+        report, note = _config_report(ready)
+        await _finish(worker, job, report, CONFIG_CHECK_NAME, note)
+    else:
+        await _grader_pushed(worker, job, push, ready)
+    return True
+
+
+async def warm(
+    worker: Worker,
+    gh: InstallationClient,
+    owner: str,
+    assignments: tuple[tuple[str, AssignmentConfig], ...],
+) -> list[Readiness]:
+    """Build or pull each assignment's image now, all at once (one build per grader commit,
+    one pull per reference, however many assignments share them)."""
+
+    async def one(name: str, config: AssignmentConfig) -> Readiness:
+        if config.grader is not None:
+            built = await worker.graders.image_for(gh, owner, config.grader)
+            return Readiness(name, built.tag, built.problem)
+        assert config.image is not None
+        try:
+            await asyncio.to_thread(worker.sandbox.images.get, config.image)
+        except PullError as err:
+            return Readiness(name, None, err.reason)
+        except docker.errors.ImageNotFound:
+            return Readiness(name, None, f"The grader image {config.image} was not found.")
+        except docker.errors.DockerException as err:
+            return Readiness(name, None, f"The Docker engine failed: {err}")
+        return Readiness(name, config.image)
+
+    ready = await asyncio.gather(*(one(name, config) for name, config in assignments))
+    for item in ready:
+        log.info("%s/%s ready: %s", owner, item.name, item.image or item.problem.split("\n")[0])
+    return list(ready)
+
+
+async def _grader_pushed(
+    worker: Worker, job: Job, push: OrgRepoPush, ready: list[Readiness]
+) -> None:
+    failed = [item for item in ready if item.image is None]
+    regrade = [
+        name
+        for name, config in push.assignments
+        if config.on_grader_push is OnGraderPush.REGRADE and not failed
+    ]
+    lines = [f"- **{item.name}**: `{item.image}`" for item in ready if item.image]
+    lines += [f"- **{i.name}**: could not be built\n\n```\n{i.problem}\n```" for i in failed]
+    async with write_session(worker.sessions) as session:
+        regraded: dict[str, int] = {}
+        for name in regrade:
+            ids = await queue.regrade_all(
+                session,
+                owner=job.owner,
+                assignment=name,
+                by=job.sender or job.repo,
+                note=f"regrade of every repo of {name} after {job.repo}@{job.head_sha[:7]}",
+            )
+            regraded[name] = len(ids)
+        if failed:
+            title = "The grader could not be built"
+            conclusion = Conclusion.FAILURE
+            lines.append("\nNothing was regraded; pushes are graded with it once it builds.")
+        else:
+            title = f"Built for {', '.join(item.name for item in ready)}"[:200]
+            conclusion = Conclusion.SUCCESS
+            for name, _ in push.assignments:
+                if name in regraded:
+                    lines.append(f"\n{name}: regrading the latest push of {regraded[name]} repos.")
+                else:
+                    lines.append(f"\n{name}: the next pushes are graded with it.")
+        summary = "\n".join(lines)
+        note = f"grader push: {title}; " + "; ".join(
+            f"{name} regraded {count} repos" for name, count in regraded.items()
+        )
+        await _finish(
+            worker,
+            job,
+            render_notice(title, summary, conclusion),
+            GRADER_CHECK_NAME,
+            note,
+            session=session,
+        )
+
+
+def _config_report(ready: list[Readiness]):
+    failed = [item.name for item in ready if item.image is None]
+    names = ", ".join(item.name for item in ready)
+    if failed:
+        title = f"The grader image of {', '.join(failed)} is not ready"
+        summary = (
+            f"Assignments: {names}. The grader image of {', '.join(failed)} could not be made "
+            "ready: a teacher can read why in pushgrade's dashboard."
+        )
+        report = render_notice(title[:200], summary, Conclusion.FAILURE)
+    else:
+        report = render_notice(
+            f"{len(ready)} assignments ready",
+            f"Assignments: {names}. Every grader image is ready.",
+            Conclusion.SUCCESS,
+        )
+    problems = "; ".join(f"{item.name}: {item.problem}" for item in ready if item.image is None)
+    return report, f"org config pushed: {report.title}" + (f": {problems}" if problems else "")
+
+
+async def _finish(worker: Worker, job: Job, report, name: str, note: str, *, session=None) -> None:
+    """The check run on the pushed commit and the job's end, in one transaction."""
+    if session is None:
+        async with write_session(worker.sessions) as session:
+            await _finish(worker, job, report, name, note, session=session)
+        return
+    await worker._complete(job, report, priority=Priority.NOTICE, session=session, name=name)
+    await queue.end(session, job.id, worker=worker.name, note=note)
