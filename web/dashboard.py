@@ -90,7 +90,8 @@ class Dashboard:
             lstrip_blocks=True,
         )
         self.templates.filters.update(when=when, number=number, short=lambda s: (s or "")[:7])
-        self.templates.filters.update(seconds=seconds)
+        self.templates.filters.update(seconds=seconds, image_id=short_image_id)
+        self.templates.filters.update(digest=short_digest)
         self.templates.globals.update(github_url=settings.github_url.rstrip("/"))
 
     @property
@@ -203,6 +204,34 @@ def seconds(value: float | None) -> str:
         return f"{value:.1f} s"
     minutes, rest = divmod(int(value), 60)
     return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def short_image_id(image_id: str | None) -> str:
+    """An image id as `docker images` shows it: sha256:0123456789abcdef… → 0123456789ab."""
+    if not image_id:
+        return ""
+    _, _, hexa = image_id.partition(":")
+    return (hexa or image_id)[:12]
+
+
+def short_digest(digest: str | None, image: str | None = None) -> str:
+    """A registry digest, short: name@sha256:0123456789ab…, the name left out when it is the
+    graded image's own (ghcr.io/cs101/hw1@sha256:… beside ghcr.io/cs101/hw1:2026)."""
+    if not digest:
+        return ""
+    name, at, pinned = digest.rpartition("@")
+    algorithm, colon, hexa = pinned.partition(":")
+    short = f"{algorithm}:{hexa[:12]}" if colon else pinned[:19]
+    if not at or (image and name == _repository(image)):
+        return short
+    return f"{name}@{short}"
+
+
+def _repository(image: str) -> str:
+    """An image reference without its tag or digest: registry:5000/name:tag → registry:5000/name."""
+    image = image.partition("@")[0]
+    head, slash, last = image.rpartition("/")
+    return f"{head}{slash}{last.partition(':')[0]}"
 
 
 def _origin(url: str) -> str:

@@ -176,12 +176,19 @@ async def job_page(request: web.Request, dash: Dashboard) -> web.Response:
         except ValidationError:  # stored by an older pushgrade: shown as it is, below
             outcome = None
     settled = job.state not in (JobState.RECEIVED, JobState.QUEUED, JobState.RUNNING)
+    # A regrade that ran another image: the id its commit was first graded with.
+    changed_from = None
+    if submission is not None and submission.image_id:
+        firsts = await reads.first_image_ids(dash.sessions, job.owner, job.repo, [job.head_sha])
+        first = firsts.get(job.head_sha)
+        changed_from = first if first != submission.image_id else None
     context = {
         "account": account,
         "job": job,
         "submission": submission,
         "outcome": outcome,
         "settled": settled,
+        "image_changed_from": changed_from,
         "config_text": json.dumps(job.config, indent=2, sort_keys=True) if job.config else "",
     }
     if request.query.get("part") == _LIVE:

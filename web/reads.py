@@ -246,14 +246,61 @@ async def job(sessions, job_id: int) -> tuple[Job, Submission | None] | None:
         return found, graded
 
 
-async def repo_history(sessions, owner: str, repo: str, *, limit: int = 30) -> list[tuple]:
-    """The repo's newest jobs, each with its graded score (or None): (job, score, max)."""
+@dataclass(frozen=True)
+class Pushed:
+    """One of a repo's jobs, its graded score and the image id it ran with (None until graded),
+    and the image id of the first grading of its commit (None when none recorded one)."""
+
+    job: Job
+    score: float | None
+    max_score: float | None
+    image_id: str | None
+    first_image_id: str | None
+
+    @property
+    def image_changed(self) -> bool:
+        """Graded with another image than its commit was first graded with (a regrade after
+        the grader changed, or a tag that moved)."""
+        return bool(self.image_id and self.first_image_id and self.image_id != self.first_image_id)
+
+
+async def repo_history(sessions, owner: str, repo: str, *, limit: int = 30) -> list[Pushed]:
+    """The repo's newest jobs, newest first, each with its graded score and image id."""
+    async with sessions() as session:
+        found = (
+            await session.execute(
+                select(Job, Submission.score, Submission.max_score, Submission.image_id)
+                .outerjoin(Submission, Submission.job_id == Job.id)
+                .where(Job.owner == owner, Job.repo == repo)
+                .order_by(Job.id.desc())
+                .limit(limit)
+            )
+        ).all()
+    firsts = await first_image_ids(sessions, owner, repo, {job.head_sha for job, *_ in found})
+    return [
+        Pushed(job, score, max_score, image_id, firsts.get(job.head_sha))
+        for job, score, max_score, image_id in found
+    ]
+
+
+async def first_image_ids(sessions, owner: str, repo: str, shas) -> dict[str, str]:
+    """For each of these commits of a repo, the image id of its first grading that recorded
+    one: what a regrade's image is compared with. One query, whatever the number of commits."""
+    shas = sorted(set(shas))
+    if not shas:
+        return {}
+    first = (
+        select(func.min(Submission.id))
+        .where(
+            Submission.owner == owner,
+            Submission.repo == repo,
+            Submission.head_sha.in_(shas),
+            Submission.image_id.is_not(None),
+        )
+        .group_by(Submission.head_sha)
+    )
     async with sessions() as session:
         found = await session.execute(
-            select(Job, Submission.score, Submission.max_score)
-            .outerjoin(Submission, Submission.job_id == Job.id)
-            .where(Job.owner == owner, Job.repo == repo)
-            .order_by(Job.id.desc())
-            .limit(limit)
+            select(Submission.head_sha, Submission.image_id).where(Submission.id.in_(first))
         )
-        return [tuple(row) for row in found]
+        return dict(found.all())

@@ -1,6 +1,6 @@
 """Regrade all in a real browser: the button asks first (no answer, no request), sends the form
 once however often it is clicked, and the gradebook comes back saying how many repos were
-queued. No Docker: a seeded database."""
+queued; a submission page shows the image it was graded with. No Docker: a seeded database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 from playwright.async_api import expect
 from sqlalchemy import func, select
 
-from ghapp.models import Job
+from ghapp.models import Job, Submission
 from tests.web.dash import ORG, TEACHER, artifacts, seed
 
 HW1 = f"/orgs/{ORG}/assignments/hw1"
@@ -78,4 +78,24 @@ async def test_regrade_all_asks_first_then_sends_once_and_says_how_many(sim, web
     assert asked_now == 1
     await page.wait_for_url(f"{web.url}{HW1}?regraded=2")
     assert await regrade_jobs(web) == 4 and len(posts) == 2
+    await context.close()
+
+
+async def test_a_submission_shows_the_image_it_was_graded_with(sim, web, browser):
+    ids = await seed(web, sim)
+    async with web.sessions() as session, session.begin():
+        graded = await session.scalar(select(Submission).where(Submission.job_id == ids["alice1"]))
+        graded.image = "ghcr.io/cs101/hw1:2026"
+        graded.image_id = "sha256:" + "1" * 64
+        graded.image_digest = "ghcr.io/cs101/hw1@sha256:" + "d" * 64
+    context, page = await signed_in_page(browser, web, f"/jobs/{ids['alice1']}")
+    pins = page.locator("dd.image-pins")
+    await expect(pins).to_contain_text("ghcr.io/cs101/hw1:2026")
+    await expect(pins.locator("code.image-id")).to_have_text("111111111111")
+    await expect(pins.locator("pre.image-pins-full")).to_be_hidden()
+    await pins.locator("summary").click()  # the full values, to copy
+    await expect(pins.locator("pre.image-pins-full")).to_contain_text(
+        "ghcr.io/cs101/hw1@sha256:" + "d" * 64
+    )
+    await page.screenshot(path=str(artifacts() / "submission-image.png"), full_page=True)
     await context.close()

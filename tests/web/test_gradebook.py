@@ -1,4 +1,5 @@
-"""The gradebook's rows and CSV, the cookie codec and the sign-in's `next`: pure functions."""
+"""The gradebook's rows and CSV, the cookie codec, the sign-in's `next` and the short forms of
+image ids and digests: pure functions."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from web.dashboard import short_digest, short_image_id
 from web.gradebook import GradedRun, JobSeen, csv_text, number, rows
 from web.sessions import Cookies, LoginAttempt, safe_next
 
@@ -79,3 +81,21 @@ def test_cookies_of_one_kind_are_not_taken_for_the_other():
     assert cookies.read_session(cookies.sign_session("y" * 43, now=0)) is None  # long expired
     assert other.unseal(cookies.seal("ghu_token")) is None
     assert cookies.unseal(cookies.seal("ghu_token")) == "ghu_token"
+
+
+def test_image_ids_and_digests_are_shortened_as_docker_shows_them():
+    assert short_image_id("sha256:" + "0123456789abcdef" * 4) == "0123456789ab"
+    assert short_image_id("0123456789abcdef") == "0123456789ab"
+    assert short_image_id(None) == short_image_id("") == ""
+    pinned = "sha256:" + "f" * 64
+    for image, digest, short in (
+        ("ghcr.io/cs101/hw1:2026", f"ghcr.io/cs101/hw1@{pinned}", "sha256:ffffffffffff"),
+        ("localhost:5000/hw1", f"localhost:5000/hw1@{pinned}", "sha256:ffffffffffff"),
+        ("grader:1", f"grader@{pinned}", "sha256:ffffffffffff"),
+        (f"ghcr.io/a/b@{pinned}", f"ghcr.io/a/b@{pinned}", "sha256:ffffffffffff"),
+        ("ghcr.io/a/b:1", f"mirror.example/a/b@{pinned}", "mirror.example/a/b@sha256:ffffffffffff"),
+        (None, f"ghcr.io/a/b@{pinned}", "ghcr.io/a/b@sha256:ffffffffffff"),
+        ("x", pinned, "sha256:ffffffffffff"),
+    ):
+        assert short_digest(digest, image) == short, (image, digest)
+    assert short_digest(None, "x") == ""
