@@ -133,6 +133,9 @@ class Job(Base):
     timing: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # Counts against the repo's max_graded_per_day (a student's push or re-run, not a teacher's).
     counted: Mapped[bool] = mapped_column(default=False)
+    # One of a bulk regrade: claimed after every other job, results sent at the lowest priority,
+    # no "queued" or "in progress" on the way (the student's commit keeps its last result).
+    background: Mapped[bool] = mapped_column(default=False)
     check_run_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -205,7 +205,8 @@ async def claim(
             .scalar_subquery()
             < per_installation,
         )
-    candidate = select(Job.id).where(claimable).order_by(Job.id).limit(1)
+    # Students' pushes first: a bulk regrade's hundreds of jobs never hold one back.
+    candidate = select(Job.id).where(claimable).order_by(Job.background, Job.id).limit(1)
     # Idle workers poll: a read (concurrent with everything under WAL) finds out whether there is
     # anything to claim before a write transaction is opened for it.
     async with sessions() as session:
@@ -360,9 +361,21 @@ async def pushed_at(sessions: async_sessionmaker, job: Job) -> datetime:
 
 async def newer_push(sessions: async_sessionmaker, job: Job) -> str | None:
     """The commit of a newer push to the same branch that is graded or will be: it supersedes
-    `job` while `job` still waits. None when there is none."""
+    `job` while `job` still waits (for a regrade: newer than the push of its commit). None
+    when there is none."""
     graded = select(Submission.id).where(Submission.job_id == Job.id).exists()
     async with sessions() as session:
+        since = job.id
+        if job.trigger != "push":
+            first = await session.scalar(
+                select(func.min(Job.id)).where(
+                    Job.owner == job.owner,
+                    Job.repo == job.repo,
+                    Job.head_sha == job.head_sha,
+                    Job.trigger == "push",
+                )
+            )
+            since = first if first is not None else job.id
         return await session.scalar(
             select(Job.head_sha)
             .where(
@@ -370,7 +383,8 @@ async def newer_push(sessions: async_sessionmaker, job: Job) -> str | None:
                 Job.repo == job.repo,
                 Job.ref == job.ref,
                 Job.trigger == "push",
-                Job.id > job.id,
+                Job.id > since,
+                or_(Job.head_sha != job.head_sha, job.trigger == "push"),
                 or_(
                     Job.state.in_([str(JobState.QUEUED), str(JobState.RUNNING)]),
                     and_(Job.state == str(JobState.DONE), graded),
@@ -483,7 +497,7 @@ async def regrade_all(
     note = note or f"regrade of every repo of {assignment}, asked by {by}"
     olds = (await session.execute(select(Job).where(Job.id.in_(latest)))).scalars().all()
     news = [
-        _regrade_of(old, by=by, note=note)
+        _regrade_of(old, by=by, note=note, background=True)
         for old in sorted(olds, key=lambda job: (job.repo.lower(), job.id))
     ]
     session.add_all(news)
@@ -526,7 +540,7 @@ async def gone(sessions: async_sessionmaker, name: str) -> None:
         await session.execute(delete(WorkerBeat).where(WorkerBeat.name == name))
 
 
-def _regrade_of(old: Job, *, by: str, note: str) -> Job:
+def _regrade_of(old: Job, *, by: str, note: str, background: bool = False) -> Job:
     """A new job grading `old`'s commit again, asked by a teacher (trigger "dashboard")."""
     return Job(
         state=JobState.RECEIVED,
@@ -542,4 +556,5 @@ def _regrade_of(old: Job, *, by: str, note: str) -> Job:
         received_at=utcnow(),
         attempts=0,
         note=note[:2000],
+        background=background,
     )

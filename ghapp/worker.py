@@ -311,9 +311,10 @@ class Worker:
                 assignment=resolution.assignment_name,
             )
             return
-        await self._post(
-            job, "queued", Priority.NOTICE, {"status": "queued", "output": render_queued()}
-        )
+        if not job.background:  # a bulk regrade's commit keeps its last result meanwhile
+            await self._post(
+                job, "queued", Priority.NOTICE, {"status": "queued", "output": render_queued()}
+            )
         await queue.transition(
             self.sessions,
             job.id,
@@ -372,6 +373,11 @@ class Worker:
                 )
                 await self._finish(job, JobState.SKIPPED, f"superseded by {newer}")
                 return
+        if job.background and job.ref:
+            newer = await queue.newer_push(self.sessions, job)
+            if newer is not None:  # graded with the current grader already: nothing to say
+                await self._finish(job, JobState.SKIPPED, f"not regraded: {newer} came since")
+                return
         started = utcnow()
         await queue.transition(
             self.sessions,
@@ -381,13 +387,18 @@ class Worker:
             state=JobState.RUNNING,
             started_at=started,
         )
-        await self._post(
-            job,
-            "in_progress",
-            Priority.INTERMEDIATE,
-            {"status": "in_progress", "started_at": _iso(started), "output": render_in_progress()},
-            delay_s=IN_PROGRESS_DELAY_S,
-        )
+        if not job.background:
+            await self._post(
+                job,
+                "in_progress",
+                Priority.INTERMEDIATE,
+                {
+                    "status": "in_progress",
+                    "started_at": _iso(started),
+                    "output": render_in_progress(),
+                },
+                delay_s=IN_PROGRESS_DELAY_S,
+            )
         scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="pushgrade-job-"))
         try:
             archive = scratch / "commit.tar.gz"

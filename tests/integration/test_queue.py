@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ghapp import events, queue
 from ghapp.db import make_engine, sessionmaker
-from ghapp.models import Delivery, Installation, Job, JobState, Repository, utcnow
+from ghapp.models import Delivery, Installation, Job, JobState, Repository, Submission, utcnow
 from tests.payloads import payload
 
 RECEIVED = (JobState.RECEIVED,)
@@ -240,6 +240,38 @@ async def test_claim_takes_the_oldest_job_under_a_fresh_lease(db_sessions):
     untouched = await job(db_sessions, ids[2])
     assert (untouched.lease_owner, untouched.lease_expires_at) == (None, None)
     assert untouched.attempts == 0
+
+
+async def test_a_bulk_regrades_jobs_are_claimed_after_every_students_push(db_sessions):
+    first = await push(db_sessions, 1)  # graded: the latest graded push of hw1-alice
+    async with db_sessions() as session, session.begin():
+        await session.execute(
+            text("UPDATE jobs SET assignment = 'hw1', state = 'done' WHERE id = :id"),
+            {"id": first},
+        )
+        session.add(
+            Submission(
+                job_id=first,
+                owner="cs101-fall",
+                repo="hw1-alice",
+                head_sha=f"{1:040x}",
+                status="passed",
+                conclusion="success",
+                outcome={},
+            )
+        )
+    [regrade] = await queue.request_regrade_all(
+        db_sessions, owner="cs101-fall", assignment="hw1", by="teacher"
+    )
+    later = await push(db_sessions, 2)  # a student's push after the regrade was asked for
+    claimed = [await queue.claim(db_sessions, RECEIVED, worker=w, lease_s=60) for w in "ab"]
+    assert [j.id for j in claimed] == [later, regrade]
+    assert (await job(db_sessions, regrade)).background is True
+    # That push is newer than the commit the regrade grades: the regrade is moot.
+    async with db_sessions() as session:
+        regrade_job = await session.get(Job, regrade)
+    await queue.transition(db_sessions, later, worker="a", state=JobState.QUEUED, release=True)
+    assert await queue.newer_push(db_sessions, regrade_job) == f"{2:040x}"
 
 
 async def test_claim_returns_none_when_every_job_is_held_or_there_is_none(db_sessions):
