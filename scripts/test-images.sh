@@ -56,6 +56,27 @@ python_base() {
   echo "test-images: built $tag"
 }
 
+# Debian minbase with gcc 12 and the C library's headers: the shape of a C grader image. It stands
+# in for gcc:12 (when no real one is present), so example Dockerfiles keep their real FROM line.
+# Documentation, manuals and translations are dropped: nothing in a grader reads them.
+gcc_base() {
+  local tag=pushgrade-test/gcc:12
+  have gcc:12 || { have "$tag" && docker tag "$tag" gcc:12; }
+  have "$tag" && return 0
+  local mirror root; mirror=$(debian_mirror)
+  [ -n "$mirror" ] || { echo "test-images: no Debian mirror in the apt sources" >&2; exit 1; }
+  root=$(mktemp -d)
+  debootstrap --variant=minbase --include=gcc,libc6-dev bookworm "$root" "$mirror" >/tmp/pushgrade-debootstrap-gcc.log 2>&1 \
+    || { tail -n 20 /tmp/pushgrade-debootstrap-gcc.log >&2; exit 1; }
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/var/log/* \
+    "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/* \
+    "$root"/usr/bin/*lto-dump*
+  tar -C "$root" -c . | docker import -c 'CMD ["bash"]' -c 'ENV PATH=/usr/local/bin:/usr/bin:/bin' - "$tag" >/dev/null
+  have gcc:12 || docker tag "$tag" gcc:12
+  rm -rf "$root"
+  echo "test-images: built $tag"
+}
+
 # The images under tests/images/ and examples/, each a Dockerfile on one of the bases above.
 derived() {
   local dir tag
@@ -69,4 +90,5 @@ derived() {
 
 busybox_base
 python_base
+gcc_base
 derived
