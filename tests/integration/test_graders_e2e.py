@@ -14,6 +14,7 @@ from pushgrade.serve import running
 from runner.build import GRADER_LABEL, BuildLimits
 from tests.conftest import BUSYBOX, PYTHON
 from tests.integration.e2e import EXAMPLE, ORG, settled_jobs
+from tests.integration.processes import Cluster, rows
 
 pytestmark = pytest.mark.docker
 
@@ -142,3 +143,35 @@ async def test_twenty_pushes_needing_one_unbuilt_grader_cause_exactly_one_build(
         [build] = await builds(app)
         assert (build.state, build.attempts) == ("built", 1)
         assert app.worker.graders.builds == 1
+
+
+async def test_two_worker_processes_sharing_a_database_build_one_grader_once(
+    sim, tmp_path, db_url, docker_client, remove_grader_images
+):
+    """The claim is a database row, not a lock in one process: two `pushgrade worker`
+    processes (on PostgreSQL, as a deployment runs them, and on SQLite) grading six pushes that
+    all need one unbuilt grader run one build between them."""
+    slow = f'FROM {BUSYBOX}\nRUN sleep 3\nCOPY grade.sh /grade.sh\nCMD ["sh", "/grade.sh"]\n'
+    script = "echo 1..1; echo ok 1 - graded by the one build\n"
+    grader_sha = setup(sim, {"Dockerfile": slow, "grade.sh": script})
+    remove_grader_images.append(grader_sha)
+    names = [f"hw1-p{i}" for i in range(6)]
+    for name in names:
+        student(sim, name)
+    async with Cluster(sim, tmp_path, database_url=db_url, PUSHGRADE_WORKERS=3) as cluster:
+        await cluster.web()
+        workers = [await cluster.worker(), await cluster.worker()]
+        shas = await asyncio.gather(*(sim.push(ORG, n, {"calc.py": PASSING}) for n in names))
+        runs = await asyncio.gather(
+            *(completed(sim, name, sha) for name, sha in zip(names, shas, strict=True))
+        )
+        assert [run["conclusion"] for run in runs] == ["success"] * 6, cluster.logs()
+        names = {worker.name for worker in workers}
+    # One claim, never taken over (a second build would have to take it: attempts 2).
+    [build] = await rows(db_url, GraderBuild)
+    assert (build.commit_sha, build.state, build.attempts) == (grader_sha, "built", 1)
+    assert build.builder in names
+    labelled = {"label": f"pushgrade.grader.commit={grader_sha}"}
+    assert [image.id for image in docker_client.images.list(filters=labelled)] == [build.image_id]
+    submissions = await rows(db_url, Submission)
+    assert len(submissions) == 6 and {s.image_id for s in submissions} == {build.image_id}
