@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fcntl
+import hashlib
 import json
 import logging
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -237,6 +240,56 @@ def _first_line(text: str) -> str:
     return text.splitlines()[0][:300] if text else "no detail"
 
 
+# Where the workers of one host meet so that one of them pulls (a lock file per engine and
+# reference, holding when it was last pulled).
+PULL_LOCKS = Path(tempfile.gettempdir()) / "pushgrade-pulls"
+
+
+class _HostPull:
+    """Single flight across processes on this host: an exclusive `flock` on a file per engine
+    and reference, held for the pull; the file says when the last successful pull ended."""
+
+    def __init__(self, folder: Path, client: docker.DockerClient, reference: str) -> None:
+        key = f"{getattr(client.api, 'base_url', '')}\0{reference}"
+        self.path = folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.lock"
+        self._file = None
+
+    def __enter__(self) -> _HostPull:
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._file = open(self.path, "a+")  # held until __exit__
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+        except OSError as err:  # no shared folder: single flight within this process only
+            log.warning("no pull lock at %s (%s)", self.path, err)
+            self._close()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self._file is not None:
+            self._file.close()  # and the lock with it
+            self._file = None
+
+    def pulled_at(self) -> float | None:
+        if self._file is None:
+            return None
+        self._file.seek(0)
+        text = self._file.read().strip()
+        try:
+            return float(text) if text else None
+        except ValueError:
+            return None
+
+    def pulled(self) -> None:
+        if self._file is not None:
+            self._file.seek(0)
+            self._file.truncate()
+            self._file.write(f"{time.time():.6f}")
+            self._file.flush()
+
+
 @dataclass
 class _Flight:
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -253,9 +306,11 @@ class ImageStore:
         *,
         refresh_s: float = DEFAULT_REFRESH_S,
         config_path: Callable[[], Path] = docker_config_path,
+        lock_dir: Path | None = None,
     ) -> None:
         self._client = client
         self.refresh_s = refresh_s
+        self.lock_dir = lock_dir or PULL_LOCKS
         self._config_path = config_path
         self._flights: dict[str, _Flight] = {}
         self._lock = threading.Lock()
@@ -278,9 +333,9 @@ class ImageStore:
             return local
         if local is not None and (ref.registry is None or ref.digest is not None):
             return local  # local-only, or pinned by digest: never pulled again
-        arrived = time.monotonic()
+        arrived, arrived_at = time.monotonic(), time.time()
         flight = self._flight(reference)
-        with flight.lock:
+        with flight.lock, _HostPull(self.lock_dir, client, reference) as host:
             if flight.attempted_at >= arrived:
                 # A pull finished while we waited for it: its result is ours.
                 if flight.error is None:
@@ -291,7 +346,16 @@ class ImageStore:
                     raise flight.error
                 else:
                     return local
-            if local is not None and time.monotonic() - flight.attempted_at < self.refresh_s:
+            pulled_at = host.pulled_at()  # by any process on this host, on this engine
+            if pulled_at is not None and pulled_at >= arrived_at:
+                found = self._local(client, reference)
+                if found is not None:
+                    return found  # another worker pulled it while we waited for it
+            if (
+                local is not None
+                and min(time.monotonic() - flight.attempted_at, time.time() - (pulled_at or 0))
+                < self.refresh_s
+            ):
                 return local  # resolved recently enough
             try:
                 image = self._pull(client, ref)
@@ -302,6 +366,7 @@ class ImageStore:
                 log.warning("re-resolving %s failed; using the local copy: %s", reference, err)
                 return local
             flight.attempted_at, flight.error = time.monotonic(), None
+            host.pulled()
             return image
 
     @staticmethod

@@ -28,6 +28,7 @@ from runner.grade import grade
 from runner.outcome import ErrorKind, Status
 from runner.registry import (
     Credentials,
+    ImageStore,
     PullProblem,
     classify,
     credentials_for,
@@ -389,6 +390,34 @@ def test_pulls_are_single_flight_and_tags_re_resolved_only_when_due(
     store.refresh_s = 0
     store.get(private_image)
     assert store.pulls == 2  # due again: pulled again
+
+
+def test_workers_on_one_host_pull_an_image_once_between_them(
+    docker_client, registry, private_image, tmp_path, monkeypatch
+):
+    # Two stores as two worker processes have them (their flock on one file conflicts as two
+    # processes' would): one pulls, the other finds the image it pulled.
+    logged_in(tmp_path, monkeypatch, registry.host, registry.password)
+    forget(docker_client, private_image)
+    stores = [
+        ImageStore(lambda: docker_client, refresh_s=300, lock_dir=tmp_path / "locks")
+        for _ in range(2)
+    ]
+    found: list[str] = []
+    threads = [
+        threading.Thread(target=lambda s=store: found.append(s.get(private_image).id))
+        for store in stores * 3
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(found) == 6 and len(set(found)) == 1
+    assert sum(store.pulls for store in stores) == 1
+    # A third process coming later finds it resolved a moment ago, by another.
+    late = ImageStore(lambda: docker_client, refresh_s=300, lock_dir=tmp_path / "locks")
+    late.get(private_image)
+    assert late.pulls == 0
 
 
 def test_a_reference_by_digest_is_never_pulled_again(
