@@ -1,7 +1,8 @@
 """Grader images from registries: references, the worker's credentials, single-flight pulls.
 
 Credentials come only from the worker's Docker client configuration (`config.json` in
-`DOCKER_CONFIG`, default `~/.docker`, as `docker login` writes it), never from a repository: the
+`DOCKER_CONFIG`, default `~/.docker`, as `docker login` writes it: `auths`, or the credential
+helpers `credHelpers` and `credsStore` name), never from a repository: the
 students can read those. They go to the engine in the pull's auth header and nowhere else: not in
 a log line, an exception or a reason (`Credentials` does not even show them in its repr).
 
@@ -20,6 +21,8 @@ import hashlib
 import json
 import logging
 import os
+import re
+import subprocess
 import tempfile
 import threading
 import time
@@ -125,10 +128,20 @@ def credentials_for(host: str, path: Path | None = None) -> Credentials | None:
         # The error names the file and what is wrong with it, never its content.
         log.warning("cannot read the Docker client config %s: %s", path, type(err).__name__)
         return None
-    auths = config.get("auths") if isinstance(config, dict) else None
-    if not isinstance(auths, dict):
+    if not isinstance(config, dict):
         return None
     wanted = _normal_host(host)
+    # As the docker CLI: a helper named for this registry, else the default store, else auths.
+    helpers = config.get("credHelpers") if isinstance(config.get("credHelpers"), dict) else {}
+    named = [helper for key, helper in helpers.items() if _normal_host(key) == wanted]
+    helper = named[0] if named else config.get("credsStore")
+    if isinstance(helper, str) and helper:
+        found = _from_helper(helper, wanted)
+        if found is not None:
+            return found
+    auths = config.get("auths")
+    if not isinstance(auths, dict):
+        return None
     for key, entry in auths.items():
         if _normal_host(key) != wanted or not isinstance(entry, dict):
             continue
@@ -146,6 +159,45 @@ def credentials_for(host: str, path: Path | None = None) -> Credentials | None:
         if entry.get("username") and entry.get("password") is not None:
             return Credentials(str(entry["username"]), str(entry["password"]))
     return None
+
+
+_HELPER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+HELPER_TIMEOUT_S = 15.0
+
+
+def _from_helper(helper: str, host: str) -> Credentials | None:
+    """A login from a credential helper (`docker-credential-NAME get`, the registry on its
+    stdin, JSON on its stdout), as `docker login` with a credsStore or credHelpers leaves it.
+    Nothing it prints is logged: it holds the secret."""
+    if not _HELPER_NAME.match(helper):
+        log.warning("ignoring the credential helper %r: not a helper's name", helper[:64])
+        return None
+    server = "https://index.docker.io/v1/" if host == DOCKER_HUB else host
+    program = f"docker-credential-{helper}"
+    try:
+        done = subprocess.run(
+            [program, "get"],
+            input=server.encode(),
+            capture_output=True,
+            timeout=HELPER_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as err:
+        log.warning("the credential helper %s failed for %s: %s", program, host, type(err).__name__)
+        return None
+    if done.returncode != 0:  # "credentials not found in native keychain": no login here
+        log.info("the credential helper %s has no login for %s", program, host)
+        return None
+    try:
+        answer = json.loads(done.stdout)
+        username, secret = str(answer["Username"]), str(answer["Secret"])
+    except (ValueError, KeyError, TypeError):
+        log.warning("the credential helper %s answered in an unknown form", program)
+        return None
+    if username == "<token>":  # an identity token: not a password the engine can use here
+        log.warning("the credential helper %s gave an identity token for %s", program, host)
+        return None
+    return Credentials(username, secret)
 
 
 class PullProblem(StrEnum):

@@ -114,6 +114,52 @@ def test_credentials_come_from_the_docker_config(tmp_path):
     assert "pa:ss" not in repr(credentials_for("ghcr.io", path))
 
 
+def credential_helper(folder: Path, name: str, logins: dict[str, tuple[str, str]]) -> None:
+    """A `docker-credential-NAME` on PATH answering `get` for `logins` (server -> user, secret),
+    as docker-credential-pass or -secretservice do."""
+    folder.mkdir(parents=True, exist_ok=True)
+    table = {server: {"Username": u, "Secret": p} for server, (u, p) in logins.items()}
+    script = folder / f"docker-credential-{name}"
+    script.write_text(
+        "#!/usr/bin/env python3\n"
+        "import json, sys\n"
+        f"table = {json.dumps(table)!r}\n"
+        "server = sys.stdin.read().strip()\n"
+        "found = json.loads(table).get(server)\n"
+        "if sys.argv[1:] != ['get'] or found is None:\n"
+        "    print('credentials not found in native keychain'); sys.exit(1)\n"
+        "print(json.dumps(found))\n"
+    )
+    script.chmod(0o755)
+
+
+def test_credentials_come_from_a_credential_helper_before_auths(tmp_path, monkeypatch):
+    credential_helper(
+        tmp_path / "bin",
+        "pgtest",
+        {"ghcr.io": ("alice", "from-store"), "https://index.docker.io/v1/": ("bob", "hub")},
+    )
+    credential_helper(tmp_path / "bin", "pgother", {"quay.io": ("carol", "from-helper")})
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    path = tmp_path / "config.json"
+    path.write_text(
+        json.dumps(
+            {
+                "credsStore": "pgtest",
+                "credHelpers": {"quay.io": "pgother", "bad.io": "../../bin/sh"},
+                "auths": {"ghcr.io": {}, "other.io": {"username": "dan", "password": "auths"}},
+            }
+        )
+    )
+    assert credentials_for("ghcr.io", path) == Credentials("alice", "from-store")
+    assert credentials_for("docker.io", path) == Credentials("bob", "hub")
+    assert credentials_for("quay.io", path) == Credentials("carol", "from-helper")
+    assert credentials_for("other.io", path) == Credentials("dan", "auths")  # not in the store
+    assert credentials_for("bad.io", path) is None  # a helper name that is a path: refused
+    path.write_text(json.dumps({"credsStore": "absent-helper"}))
+    assert credentials_for("ghcr.io", path) is None
+
+
 def test_the_docker_config_folder_is_read_from_docker_config(tmp_path, monkeypatch):
     write_config(tmp_path / "cfg", {"ghcr.io": {"username": "u", "password": "p"}})
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "cfg"))
@@ -293,6 +339,21 @@ def test_a_private_image_is_pulled_with_the_workers_login_and_graded(
     name = private_image.rsplit(":", 1)[0]
     assert outcome.image_digest and outcome.image_digest.startswith(f"{name}@sha256:")
     assert outcome.image_digest in docker_client.images.get(outcome.image_id).attrs["RepoDigests"]
+    assert_no_secret(registry.password, caplog, outcome.model_dump_json())
+
+
+def test_a_private_image_is_pulled_with_a_login_kept_by_a_credential_helper(
+    docker_client, registry, private_image, fresh_sandbox, tmp_path, monkeypatch, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    forget(docker_client, private_image)
+    credential_helper(tmp_path / "bin", "pgtest", {registry.host: (USER, registry.password)})
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "config.json").write_text(json.dumps({"credsStore": "pgtest"}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "cfg"))
+    outcome = grade(submission(tmp_path), SandboxSpec(image=private_image), sandbox=fresh_sandbox)
+    assert outcome.status is Status.PASSED, outcome.reason
     assert_no_secret(registry.password, caplog, outcome.model_dump_json())
 
 
