@@ -282,3 +282,20 @@ class GraderBuild(Base):
     log_tail: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WarmRequest(Base):
+    """An assignment whose image changed (its grader repo or the org file was pushed): every
+    worker makes it ready on its own Docker engine, so a deployment whose workers each have an
+    engine of their own (a Docker-in-Docker sidecar each) is warm everywhere, not only where
+    the push was handled. Kept a day."""
+
+    __tablename__ = "warm_requests"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids only grow: workers follow them
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    installation_id: Mapped[int] = mapped_column(BigInteger)
+    owner: Mapped[str] = mapped_column(String(255))
+    assignment: Mapped[str] = mapped_column(String(100))
+    config: Mapped[dict] = mapped_column(JSON)  # the assignment's settings, as a job keeps them
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -8,6 +8,9 @@ they make the grader images ready before a student's push needs one.
   again with it, once, in the transaction that ends the push's job (a crash neither loses nor
   doubles the regrade). A build that fails regrades nothing.
 
+The worker that handles the push warms its own Docker engine and leaves a `WarmRequest` that
+every other worker follows (`follow`), so workers with engines of their own are warm too.
+
 Either push gets a check run on its commit saying what was made ready, for the teacher. The one
 on the `.github` repo, which orgs often make public, names assignments and nothing of the
 images: what went wrong is in the job's note on the dashboard.
@@ -16,11 +19,14 @@ images: what went wrong is in the job's note on the dashboard.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import docker.errors
+from sqlalchemy import delete, select
 
 from ghapp import queue
 from ghapp.budget import Priority
@@ -28,7 +34,7 @@ from ghapp.config import AssignmentConfig, ConfigError, OnGraderPush, PushgradeC
 from ghapp.configs import ORG_CONFIG_REPO
 from ghapp.db import write_session
 from ghapp.github import InstallationClient
-from ghapp.models import Job, JobState
+from ghapp.models import Job, JobState, WarmRequest, utcnow
 from ghapp.report import Conclusion, render_notice
 from runner.registry import PullError
 
@@ -39,6 +45,8 @@ log = logging.getLogger(__name__)
 
 GRADER_CHECK_NAME = "pushgrade grader"
 CONFIG_CHECK_NAME = "pushgrade config"
+FOLLOW_S = 10.0  # how often a worker looks for images to warm on its engine
+FOLLOW_WINDOW_S = 3600.0  # a worker starting warms what was asked this long before
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,7 @@ async def on_org_repo_push(worker: Worker, job: Job, gh: InstallationClient) -> 
         )
         await worker._finish(job, JobState.SKIPPED, f"{push.kind} push to {push.branch}: {why}")
         return True
+    await _ask_everywhere(worker, job, push.assignments)
     ready = await warm(worker, gh, job.owner, push.assignments)
     if push.kind == "config":
         report, note = _config_report(ready)
@@ -156,6 +165,77 @@ async def warm(
     for item in ready:
         log.info("%s/%s ready: %s", owner, item.name, item.image or item.problem.split("\n")[0])
     return list(ready)
+
+
+# -- every engine ---------------------------------------------------------------------------------
+
+
+async def _ask_everywhere(
+    worker: Worker, job: Job, assignments: tuple[tuple[str, AssignmentConfig], ...]
+) -> None:
+    """Ask every worker to make these images ready on its own engine (see `follow`)."""
+    async with write_session(worker.sessions) as session:
+        session.add_all(
+            WarmRequest(
+                installation_id=job.installation_id,
+                owner=job.owner,
+                assignment=name,
+                config=config.model_dump(mode="json"),
+            )
+            for name, config in assignments
+        )
+
+
+async def follow(worker: Worker, stop: asyncio.Event, *, every_s: float = FOLLOW_S) -> None:
+    """Make ready on this worker's engine every image another worker was asked to warm: the
+    requests of the last `FOLLOW_WINDOW_S` at start (a worker started just after a push is
+    warmed too), then each new one. On an engine where it is ready already this costs a look
+    (one build per grader commit and engine; a tag resolved recently is not pulled again)."""
+    since = utcnow() - timedelta(seconds=FOLLOW_WINDOW_S)
+    cursor = 0
+    while not stop.is_set():
+        try:
+            async with worker.sessions() as session:
+                found = (
+                    (
+                        await session.execute(
+                            select(WarmRequest)
+                            .where(WarmRequest.id > cursor, WarmRequest.created_at >= since)
+                            .order_by(WarmRequest.id)
+                            .limit(100)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+            if found:
+                cursor = found[-1].id
+                await _warm_requested(worker, found)
+            await _forget_old(worker)
+        except Exception:
+            log.exception("warming the images other workers were asked for failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
+
+
+async def _warm_requested(worker: Worker, requests: list[WarmRequest]) -> None:
+    latest: dict[tuple[int, str, str], WarmRequest] = {}
+    for request in requests:  # the newest settings of each assignment
+        latest[(request.installation_id, request.owner.lower(), request.assignment)] = request
+    for request in latest.values():
+        gh = worker.github.installation(request.installation_id)
+        config = AssignmentConfig.model_validate(request.config)
+        [ready] = await warm(worker, gh, request.owner, ((request.assignment, config),))
+        if ready.image is None:
+            log.warning("%s/%s could not be warmed here: %s", request.owner, request.assignment,
+                        ready.problem.split("\n")[0])  # fmt: skip
+
+
+async def _forget_old(worker: Worker) -> None:
+    async with write_session(worker.sessions) as session:
+        await session.execute(
+            delete(WarmRequest).where(WarmRequest.created_at < utcnow() - timedelta(days=1))
+        )
 
 
 async def _grader_pushed(

@@ -143,6 +143,7 @@ class Worker:
         ]
         loops.append(self._reveals(stop))
         loops.append(housekeeping.heartbeats(self, stop))
+        loops.append(warming.follow(self, stop, every_s=max(self.poll_s * 5, 1.0)))
         if self.reconciler is not None:
             loops.append(self.reconciler.run(stop))
         # The publisher outlives the other loops: results of jobs that finish while we stop

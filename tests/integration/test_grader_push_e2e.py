@@ -5,9 +5,13 @@ ever graded as a student's."""
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
+from ghapp import warming
 from ghapp.models import JobState, Submission
+from ghapp.worker import Worker
 from tests.integration.e2e import ORG, jobs, settled_jobs
 from tests.integration.test_graders_e2e import (
     BROKEN,
@@ -218,3 +222,33 @@ async def test_builds_from_one_repo_with_two_dockerfiles_are_two_images(
         sha = await sim.push(ORG, name, {"calc.py": PASSING})
         assert (await completed(sim, name, sha))["output"]["title"].startswith(expected)
     assert all(b.grader.startswith(f"{ORG}/grader-hw1") for b in await builds(app))
+
+
+async def test_every_workers_engine_is_warmed_not_only_the_one_that_took_the_push(
+    sim, app, sandbox, remove_grader_images
+):
+    """A deployment whose workers each have a Docker engine of their own: the worker that
+    handles the grader push builds on its engine, and asks the others (a row each worker
+    follows) to build on theirs. The other worker here is one on an engine with another id."""
+    app.worker.graders.limits = OFFLINE
+    remove_grader_images.append(start(sim, org_file()))
+    other = Worker(app.sessions, app.worker.github, sandbox=sandbox, name="other-pod:1")
+    other.graders.limits = OFFLINE
+    other.graders._engine = "engine-of-another-pod"
+    stop = asyncio.Event()
+    following = asyncio.create_task(warming.follow(other, stop, every_s=0.2))
+    try:
+        new = await sim.push(ORG, "grader-hw1", {"README.md": "v2\n"}, pusher="teacher")
+        remove_grader_images.append(new)
+        assert (await grader_check_run(sim, new))["conclusion"] == "success"
+        for _ in range(600):
+            done = {(b.engine, b.state) for b in await builds(app) if b.commit_sha == new}
+            if ("engine-of-another-pod", "built") in done:
+                break
+            await asyncio.sleep(0.1)
+        engines = {b.engine for b in await builds(app) if b.commit_sha == new}
+        assert engines == {await app.worker.graders._engine_id(), "engine-of-another-pod"}
+        assert other.graders.builds == 1
+    finally:
+        stop.set()
+        await following
