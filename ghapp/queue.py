@@ -346,17 +346,21 @@ async def pushed_at(sessions: async_sessionmaker, job: Job) -> datetime:
     if job.trigger == "push":
         return job.received_at
     async with sessions() as session:
-        first = await session.scalar(
-            select(func.min(Job.received_at)).where(
-                Job.owner == job.owner,
-                Job.repo == job.repo,
-                Job.head_sha == job.head_sha,
-                Job.trigger == "push",
-            )
-        )
+        first = await session.scalar(_first_push(job, Job.received_at))
     if first is not None and first.tzinfo is None:  # min() bypasses the column's type on SQLite
         first = datetime.fromisoformat(str(first)).replace(tzinfo=job.received_at.tzinfo)
     return min(first, job.received_at) if first is not None else job.received_at
+
+
+def _first_push(job: Job, column):
+    """`column` of the first push of `job`'s commit to its repo (a re-run's or regrade's own
+    commit, received as a push before)."""
+    return select(func.min(column)).where(
+        Job.owner == job.owner,
+        Job.repo == job.repo,
+        Job.head_sha == job.head_sha,
+        Job.trigger == "push",
+    )
 
 
 async def newer_push(sessions: async_sessionmaker, job: Job) -> str | None:
@@ -367,14 +371,7 @@ async def newer_push(sessions: async_sessionmaker, job: Job) -> str | None:
     async with sessions() as session:
         since = job.id
         if job.trigger != "push":
-            first = await session.scalar(
-                select(func.min(Job.id)).where(
-                    Job.owner == job.owner,
-                    Job.repo == job.repo,
-                    Job.head_sha == job.head_sha,
-                    Job.trigger == "push",
-                )
-            )
+            first = await session.scalar(_first_push(job, Job.id))
             since = first if first is not None else job.id
         return await session.scalar(
             select(Job.head_sha)
