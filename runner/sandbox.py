@@ -268,6 +268,9 @@ class Sandbox:
             pids_limit=limits.pids,
             nano_cpus=int(limits.cpus * 1e9),
             cap_drop=["ALL"],
+            # A root grader may run the student's code as another user (setpriv, su): changing
+            # user is all it can do that the student's code could not; nothing else comes back.
+            cap_add=["SETUID", "SETGID"] if root else None,
             security_opt=["no-new-privileges"],
             ulimits=[
                 Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),

@@ -122,6 +122,47 @@ def test_gradescope_autograder_runs_as_root_and_scores_from_results_json(
     assert (outcome.score, outcome.max_score) == (10, 10)
 
 
+# A root grader that runs the student's code as nobody, with the tests and /results locked: the
+# student's code (here: main.sh) can neither read the tests nor write a results file.
+SEPARATED = """
+set -u
+chmod 700 /results
+student() { su -s /bin/sh nobody -c "sh /submission/main.sh"; }
+if student > /tmp/answer 2>&1; then ran=ok; else ran="not ok"; fi
+cat /tmp/answer
+if grep -q forty-two /tmp/answer; then verdict=ok; else verdict="not ok"; fi
+echo 1..2
+echo "$ran 1 - the program ran"
+echo "$verdict 2 - it printed the answer"
+"""
+
+
+def test_a_root_grader_can_run_the_students_code_as_another_user(sandbox, build_image, tmp_path):
+    image = build_image(
+        f"FROM {BUSYBOX}\nCOPY grade.sh /grader/grade.sh\n"
+        "RUN echo forty-two > /grader/answer && chmod 700 /grader\n"
+        'CMD ["sh", "/grader/grade.sh"]\n',
+        {"grade.sh": SEPARATED},
+    )
+    attack = (
+        "id -u; cat /grader/answer || echo cannot read the tests;"
+        " echo '{\"score\": 100}' > /results/results.json || echo cannot write results\n"
+    )
+    root = SandboxSpec(image=image, limits=SandboxLimits(), pull_missing=False, as_root=True)
+    outcome = grade(submission(tmp_path, {"main.sh": attack}), root, sandbox=sandbox)
+    assert "65534" in outcome.log, outcome.log
+    assert "cannot read the tests" in outcome.log and "cannot write results" in outcome.log
+    assert outcome.source is ResultsSource.TAP  # no forged results.json
+    assert [t.status for t in outcome.tests] == [TestStatus.PASSED, TestStatus.FAILED]
+    honest = grade(submission(tmp_path, {"main.sh": "echo forty-two\n"}), root, sandbox=sandbox)
+    assert honest.status is Status.PASSED, honest.log
+    # Not for a grader that is not root: it has no capability at all.
+    plain = grade(
+        submission(tmp_path, {"main.sh": "echo forty-two\n"}), spec(image), sandbox=sandbox
+    )
+    assert plain.status is not Status.PASSED
+
+
 def test_tap_on_stdout_is_read_when_there_is_no_results_file(sandbox, build_image, tmp_path):
     image = shell_image(
         build_image,
