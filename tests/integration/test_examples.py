@@ -164,14 +164,7 @@ def test_per_test_visibility_in_the_gradescope_example(sandbox, docker_client):
 
 @pytest.mark.docker
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
-def test_an_empty_submission_fails(sandbox, docker_client, example, tmp_path, request):
-    if example.name == "python-pytest":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="its tests importorskip calc, and a run of only skipped tests passes 0/0",
-            )
-        )
+def test_an_empty_submission_fails(sandbox, docker_client, example, tmp_path):
     empty = tmp_path / "submission"
     empty.mkdir()
     outcome = grade_example(sandbox, docker_client, example, empty)

@@ -2,7 +2,16 @@
 
 import pytest
 
-calc = pytest.importorskip("calc", reason="calc.py is missing from the submission")
+try:
+    import calc
+except ImportError:  # no calc.py: every test fails (a skipped test would count as passed)
+    calc = None
+
+
+@pytest.fixture(autouse=True)
+def _needs_calc():
+    if calc is None:
+        pytest.fail("calc.py is missing from the submission", pytrace=False)
 
 
 def test_add():
