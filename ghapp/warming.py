@@ -31,7 +31,7 @@ from sqlalchemy import delete, select
 from ghapp import queue
 from ghapp.budget import Priority
 from ghapp.config import AssignmentConfig, ConfigError, OnGraderPush, PushgradeConfig
-from ghapp.configs import ORG_CONFIG_REPO
+from ghapp.configs import CONFIG_PATH, ORG_CONFIG_REPO
 from ghapp.db import write_session
 from ghapp.github import InstallationClient
 from ghapp.models import Job, JobState, WarmRequest, utcnow
@@ -72,7 +72,7 @@ def classify(job: Job, org: PushgradeConfig | None) -> OrgRepoPush | None:
     branch = (job.ref or "").removeprefix("refs/heads/")
     default = job.default_branch
     if job.repo.lower() == ORG_CONFIG_REPO:
-        on_default = default is None or branch == default
+        on_default = _on_default_branch(job)
         everything = tuple(org.assignments.items()) if org is not None and on_default else ()
         return OrgRepoPush("config", branch, everything)
     if org is None:
@@ -94,16 +94,25 @@ def classify(job: Job, org: PushgradeConfig | None) -> OrgRepoPush | None:
     return OrgRepoPush("grader", branch, moved)
 
 
+def _on_default_branch(job: Job) -> bool:
+    branch = (job.ref or "").removeprefix("refs/heads/")
+    return job.default_branch is None or branch == job.default_branch
+
+
 async def on_org_repo_push(worker: Worker, job: Job, gh: InstallationClient) -> bool:
     """Handle `job` if it is a push to the org's `.github` or grader repos; False when it is a
     student's (nothing was done)."""
-    if job.repo.lower() == ORG_CONFIG_REPO:
+    config_push = job.repo.lower() == ORG_CONFIG_REPO
+    if config_push:
         worker.configs.forget_org(gh, job.owner)  # the teacher's edit applies now
     try:
         org = await worker.configs.org_file(gh, job.owner)
     except ConfigError as err:
-        if job.repo.lower() != ORG_CONFIG_REPO:
+        if not config_push:
             return False  # the student's intake reports the broken org file
+        if not _on_default_branch(job):  # the error is the default branch's, not this commit's
+            await worker._finish(job, JobState.SKIPPED, "config push to another branch")
+            return True
         await _finish(
             worker,
             job,
@@ -120,11 +129,13 @@ async def on_org_repo_push(worker: Worker, job: Job, gh: InstallationClient) -> 
     if push is None:
         return False
     if not push.assignments:
-        why = (
-            "not the org's default branch"
-            if push.kind == "config"
-            else "no assignment builds its grader from this branch"
-        )
+        if push.kind == "grader":
+            why = "no assignment builds its grader from this branch"
+        elif _on_default_branch(job):
+            why = f"no {CONFIG_PATH} there"
+        else:
+            why = "not the org's default branch"
+
         await worker._finish(job, JobState.SKIPPED, f"{push.kind} push to {push.branch}: {why}")
         return True
     await _ask_everywhere(worker, job, push.assignments)

@@ -173,6 +173,11 @@ async def test_a_config_push_reads_the_org_file_again_and_makes_images_ready(
     assert run["conclusion"] == "failure"
     assert run["output"]["title"] == "The config has errors"
     assert "timeout" in run["output"]["summary"]
+    # A draft branch of it is not the config in force: nothing said there.
+    draft = await sim.push(ORG, ".github", {"notes.md": "wip\n"}, branch="draft")
+    jobs_there = await settled_jobs(app, ".github")  # the delivery stored its job already
+    assert len(jobs_there) == 3 and jobs_there[-1].state == JobState.SKIPPED
+    assert sim.check_runs(ORG, ".github", draft) == []
     # Never graded as a student's repo.
     assert {r["name"] for r in sim.check_runs(ORG, ".github")} == {"pushgrade config"}
     assert all(j.assignment is None for j in await jobs(app))
