@@ -81,6 +81,16 @@ async def web_db(sim, db_url, monkeypatch):
         yield started
 
 
+@pytest.fixture
+async def teacher(sim, web_db):
+    """A client signed in as the org's teacher, over `web_db` seeded with `seed` (`.ids`)."""
+    client = Client(web_db.url, sim)
+    client.ids = await seed(web_db, sim)
+    assert (await client.sign_in(TEACHER)).status == 303
+    yield client
+    await client.close()
+
+
 def outcome(score: float, *, hidden_output: str = "HIDDEN-ANSWER-42", error=None) -> dict:
     tests = [
         {"name": "visible: it runs", "status": "passed", "score": 1, "max_score": 1},

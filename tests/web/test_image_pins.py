@@ -6,26 +6,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from ghapp.models import Job, JobState, Submission
-from tests.web.dash import TEACHER, Client, outcome, seed
+from tests.web.dash import TEACHER, outcome
 
 REF = "ghcr.io/cs101/hw1:2026"
 FIRST_ID = "sha256:" + "1" * 64
 OTHER_ID = "sha256:" + "2" * 64
 DIGEST = "ghcr.io/cs101/hw1@sha256:" + "d" * 64
 BUILT = "pushgrade-grader/cs101-grader-hw1:" + "9" * 40
-
-
-@pytest.fixture
-async def teacher(sim, web_db):
-    client = Client(web_db.url, sim)
-    client.ids = await seed(web_db, sim)
-    assert (await client.sign_in(TEACHER)).status == 303
-    yield client
-    await client.close()
 
 
 async def pin(app, job_id: int, **fields) -> None:

@@ -6,22 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from ghapp.models import Job, JobState
-from tests.web.dash import ORG, T0, TEACHER, Client, seed
+from tests.web.dash import ORG, T0, TEACHER
 
 HW1 = f"/orgs/{ORG}/assignments/hw1"
-
-
-@pytest.fixture
-async def teacher(sim, web_db):
-    client = Client(web_db.url, sim)
-    client.ids = await seed(web_db, sim)
-    assert (await client.sign_in(TEACHER)).status == 303
-    yield client
-    await client.close()
 
 
 async def regrades(app) -> list[Job]:
