@@ -43,11 +43,15 @@ def config(image: str, **extra) -> str:
     return "\n".join(lines) + "\n"
 
 
-def new_repo(sim, name: str, image: str, **extra) -> None:
+def new_repo(sim, name: str, image: str, *, files: dict[str, str] | None = None, **extra) -> None:
     sim.create_repo(
         ORG,
         name,
-        files={".github/pushgrade.yml": config(image, **extra), "README.md": "homework\n"},
+        files={
+            ".github/pushgrade.yml": config(image, **extra),
+            "README.md": "homework\n",
+            **(files or {}),
+        },
     )
 
 

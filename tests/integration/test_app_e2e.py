@@ -172,7 +172,8 @@ async def test_a_server_stopped_mid_run_hands_its_job_to_the_next_at_once(
 
 async def test_an_expired_lease_is_claimed_again(sim, app, example_grader):
     """A job whose worker vanished (lease in the past) is taken by a live worker."""
-    new_repo(sim, "hw1-ivan", example_grader)
+    calc = (EXAMPLE / "submission-pass" / "calc.py").read_text()
+    new_repo(sim, "hw1-ivan", example_grader, files={"calc.py": calc})
     await orphaned_job(app, sim, "hw1-ivan", example_grader, attempts=1)
     app.worker.wake()
     run = await sim.wait_for_check_run(
