@@ -174,17 +174,8 @@ class Graders:
     async def _renew(self, grader: str, sha: str, engine: str) -> None:
         while True:
             await asyncio.sleep(self.lease_s / 3)
-            async with write_session(self.sessions) as session:
-                await session.execute(
-                    update(GraderBuild)
-                    .where(
-                        GraderBuild.grader == grader,
-                        GraderBuild.commit_sha == sha,
-                        GraderBuild.engine == engine,
-                        GraderBuild.builder == self.worker,
-                    )
-                    .values(lease_until=utcnow() + timedelta(seconds=self.lease_s))
-                )
+            lease_until = utcnow() + timedelta(seconds=self.lease_s)
+            await self._store(grader, sha, engine, {"lease_until": lease_until})
 
     # -- the build ------------------------------------------------------------------------------
 
