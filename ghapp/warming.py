@@ -253,11 +253,11 @@ async def _grader_pushed(
     worker: Worker, job: Job, push: OrgRepoPush, ready: list[Readiness]
 ) -> None:
     failed = [item for item in ready if item.image is None]
-    regrade = [
-        name
-        for name, config in push.assignments
-        if config.on_grader_push is OnGraderPush.REGRADE and not failed
-    ]
+    regrade = (
+        []
+        if failed  # a grader that does not build regrades nobody
+        else [n for n, c in push.assignments if c.on_grader_push is OnGraderPush.REGRADE]
+    )
     lines = [f"- **{item.name}**: `{item.image}`" for item in ready if item.image]
     lines += [f"- **{i.name}**: could not be built\n\n```\n{i.problem}\n```" for i in failed]
     async with write_session(worker.sessions) as session:

@@ -366,18 +366,18 @@ class Worker:
     async def _grade(self, job: Job) -> None:
         gh = self.github.installation(job.installation_id)
         config = AssignmentConfig.model_validate(job.config or {})
-        if job.trigger == "push" and job.ref:
+        if (job.trigger == "push" or job.background) and job.ref:
             newer = await queue.newer_push(self.sessions, job)
+            if newer is not None and job.background:
+                # A bulk regrade: the newer push is graded with the current grader anyway, and
+                # the commit keeps its last result, so there is nothing to say.
+                await self._finish(job, JobState.SKIPPED, f"not regraded: {newer} came since")
+                return
             if newer is not None:
                 await self._complete(
                     job, render_superseded(newer), rerun=False, priority=Priority.NOTICE
                 )
                 await self._finish(job, JobState.SKIPPED, f"superseded by {newer}")
-                return
-        if job.background and job.ref:
-            newer = await queue.newer_push(self.sessions, job)
-            if newer is not None:  # graded with the current grader already: nothing to say
-                await self._finish(job, JobState.SKIPPED, f"not regraded: {newer} came since")
                 return
         started = utcnow()
         await queue.transition(
