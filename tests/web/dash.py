@@ -84,11 +84,17 @@ async def web_db(sim, db_url, monkeypatch):
 @pytest.fixture
 async def teacher(sim, web_db):
     """A client signed in as the org's teacher, over `web_db` seeded with `seed` (`.ids`)."""
-    client = Client(web_db.url, sim)
-    client.ids = await seed(web_db, sim)
-    assert (await client.sign_in(TEACHER)).status == 303
+    client = await signed_in_teacher(web_db, sim)
     yield client
     await client.close()
+
+
+async def signed_in_teacher(app, sim) -> Client:
+    """A client signed in as the org's teacher, over `app` seeded with `seed` (`.ids`)."""
+    client = Client(app.url, sim)
+    client.ids = await seed(app, sim)
+    assert (await client.sign_in(TEACHER)).status == 303
+    return client
 
 
 def outcome(score: float, *, hidden_output: str = "HIDDEN-ANSWER-42", error=None) -> dict:

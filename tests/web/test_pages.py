@@ -13,14 +13,12 @@ from sqlalchemy import select
 from ghapp.models import Job, JobState
 from pushgrade.demo import simulator_settings
 from pushgrade.serve import running
-from tests.web.dash import ORG, TEACHER, Client, seed
+from tests.web.dash import ORG, TEACHER, Client, signed_in_teacher
 
 
 @pytest.fixture
 async def teacher(sim, web):
-    client = Client(web.url, sim)
-    client.ids = await seed(web, sim)
-    assert (await client.sign_in(TEACHER)).status == 303
+    client = await signed_in_teacher(web, sim)
     yield client
     await client.close()
 
