@@ -67,15 +67,20 @@ class CheckRunControls:
         status: str = "completed",
         timeout: float = 60,
         check_name: str | None = None,
+        after: int | None = None,
     ) -> dict[str, Any]:
-        """The newest check run on `sha` with `status`, waiting up to `timeout` seconds."""
+        """The newest check run on `sha` with `status`, waiting up to `timeout` seconds; with
+        `after`, only one created after the check run of that id (a regrade's new check run,
+        not the earlier one it replaces)."""
         deadline = time.monotonic() + timeout
         while True:
             changed = self._changed
             runs = [
                 r
                 for r in self.check_runs(owner, name, sha)
-                if r["status"] == status and check_name in (None, r["name"])
+                if r["status"] == status
+                and check_name in (None, r["name"])
+                and (after is None or r["id"] > after)
             ]
             if runs:
                 return runs[-1]

@@ -65,6 +65,8 @@ async def test_a_fixed_grader_regrades_every_students_latest_push_once(
         assert (await completed(sim, name, sha))["conclusion"] == "failure"
         await settled_jobs(app, name, timeout=120)
     before = {job.id for job in await jobs(app)}
+    # A regrade's result is a new check run, sent after its job is done (at the lowest priority).
+    shown = {name: sim.check_runs(ORG, name, sha)[-1]["id"] for name, sha in latest.items()}
 
     fixed = await sim.push(
         ORG, "grader-hw1", {"tests/test_calc.py": TESTS}, pusher="teacher", message="Fix test"
@@ -82,8 +84,8 @@ async def test_a_fixed_grader_regrades_every_students_latest_push_once(
     for job in regrades:
         assert (job.trigger, job.sender, job.state) == ("dashboard", "teacher", JobState.DONE)
         assert "after grader-hw1@" in job.note
-    for name, sha in latest.items():  # each check run shows the new result
-        run = await completed(sim, name, sha)
+    for name, sha in latest.items():  # each commit's newest check run shows the new result
+        run = await sim.wait_for_check_run(ORG, name, sha, after=shown[name], timeout=180)
         assert run["conclusion"] == "success", run["output"]
         assert run["output"]["title"] == "5 / 5 — all 5 tests passed"
     assert [r["conclusion"] for r in sim.check_runs(ORG, "hw1-ann", first)] == ["failure"]

@@ -53,6 +53,7 @@ async def test_regrade_all_regrades_each_repo_once_in_the_background_and_on_time
     for name in (*REPOS, "hw2-ann"):
         await settled_jobs(app, name, timeout=120)
     before = {job.id for job in await jobs(app)}
+    shown = {name: sim.check_runs(ORG, name, sha)[-1]["id"] for name, sha in latest.items()}
     while datetime.now(UTC) <= due:  # the regrade comes after the deadline
         await asyncio.sleep(0.5)
 
@@ -94,9 +95,10 @@ async def test_regrade_all_regrades_each_repo_once_in_the_background_and_on_time
         graded = list(graded)
     assert len(graded) == 3
     assert all(s.late is False and s.conclusion == "success" for s in graded)
-    for name in REPOS:  # each check run shows the regrade's result
-        run = await sim.wait_for_check_run(ORG, name, latest[name], status="completed")
+    for name in REPOS:  # a new check run on each commit shows the regrade's result
+        run = await sim.wait_for_check_run(ORG, name, latest[name], after=shown[name])
         assert run["conclusion"] == "success"
+        assert run["external_id"] == str(next(j.id for j in regrades if j.repo == name))
 
 
 async def test_regrade_all_with_nothing_graded_queues_nothing(
