@@ -30,6 +30,7 @@ from ghapp.budget import Priority, WriteBudget
 from ghapp.db import write_session
 from ghapp.github import GitHubApp, RateLimited
 from ghapp.models import GitHubWrite, Job, JobState, OutboxWrite, utcnow
+from ghapp.waiting import any_set
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ class Publisher:
                     log.exception("publishing check-run writes failed; trying again shortly")
                     wait = self.poll_s
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_either(self._wake, stop), min(wait, self.poll_s))
+                    await asyncio.wait_for(any_set(self._wake, stop), min(wait, self.poll_s))
         finally:
             # Let writes in flight finish briefly; a cancelled one is sent again (its lease lapses).
             if self._tasks:
@@ -385,12 +386,3 @@ class Publisher:
             await session.execute(
                 update(Job).where(Job.id == row.job_id).values(note=Job.note.concat(note))
             )
-
-
-async def _either(event: asyncio.Event, stop: asyncio.Event) -> None:
-    tasks = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(stop.wait())]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()

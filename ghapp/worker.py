@@ -58,6 +58,7 @@ from ghapp.report import (
     render_report,
     render_superseded,
 )
+from ghapp.waiting import any_set
 from runner.grade import grade_async
 from runner.outcome import ErrorKind, Outcome
 from runner.sandbox import Sandbox
@@ -183,7 +184,7 @@ class Worker:
             if job is None:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_first(self._wake.wait(), stop.wait()), self.poll_s)
+                    await asyncio.wait_for(any_set(self._wake, stop), self.poll_s)
                 continue
             await self._work(job, handle)
 
@@ -563,12 +564,3 @@ async def _has_writes(worker: Worker, job: Job) -> bool:
 
 def _iso(moment) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-async def _first(*aws) -> None:
-    tasks = [asyncio.ensure_future(a) for a in aws]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
