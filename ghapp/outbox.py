@@ -14,7 +14,6 @@ with backoff from the stored row, however long GitHub is down.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from datetime import timedelta
@@ -142,8 +141,7 @@ class Publisher:
                 except Exception:
                     log.exception("publishing check-run writes failed; trying again shortly")
                     wait = self.poll_s
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(any_set(self._wake, stop), min(wait, self.poll_s))
+                await any_set(self._wake, stop, timeout=min(wait, self.poll_s))
         finally:
             # Let writes in flight finish briefly; a cancelled one is sent again (its lease lapses).
             if self._tasks:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 
 
-async def any_set(*events: asyncio.Event) -> None:
-    """Return once any of `events` is set; the waits on the others are cancelled."""
+async def any_set(*events: asyncio.Event, timeout: float | None = None) -> None:
+    """Return once any of `events` is set, or after `timeout` seconds; the waits still under way
+    are cancelled."""
     tasks = [asyncio.ensure_future(event.wait()) for event in events]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()

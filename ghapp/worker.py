@@ -183,8 +183,7 @@ class Worker:
                 job = None
             if job is None:
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(any_set(self._wake, stop), self.poll_s)
+                await any_set(self._wake, stop, timeout=self.poll_s)
                 continue
             await self._work(job, handle)
 

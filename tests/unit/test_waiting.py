@@ -27,5 +27,10 @@ async def test_an_event_already_set_returns_at_once_and_a_timeout_still_applies(
     wake, stop = asyncio.Event(), asyncio.Event()
     wake.set()
     await asyncio.wait_for(any_set(wake, stop), 1)
-    with pytest.raises(TimeoutError):
+    with pytest.raises(TimeoutError):  # no timeout: it waits for an event however long
         await asyncio.wait_for(any_set(asyncio.Event(), stop), 0.05)
+    before = asyncio.all_tasks()
+    await asyncio.wait_for(any_set(asyncio.Event(), stop, timeout=0.05), 1)  # returns, no error
+    await asyncio.sleep(0)
+    assert asyncio.all_tasks() == before  # neither wait is left behind after the timeout
+    assert not stop.is_set()
