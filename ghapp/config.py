@@ -285,11 +285,11 @@ SHORT_FORM_NAME = "default"  # the one assignment of a short-form file
 
 def load_config(text: str | bytes, *, file: str = ".github/pushgrade.yml") -> AssignmentConfig:
     """The short form, standing alone: one assignment for this repo."""
-    node, data = _parse(text, file)
+    node, data = parse_yaml(text, file)
     try:
         config = AssignmentConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(file, _problems(err, node, AssignmentConfig)) from None
+        raise ConfigError(file, located_problems(err, node, AssignmentConfig)) from None
     problems = [
         ConfigProblem(_where(node, field.split(".")), field, message)
         for field, message in consistency_problems(config)
@@ -309,7 +309,7 @@ def load_file(
     contradict once the org and repo files are merged are refused by `resolve`. An org file's
     assignments must each say which repos they are for.
     """
-    node, data = _parse(text, file)
+    node, data = parse_yaml(text, file)
     context = {"image_optional": True}
     if "assignments" in data:
         prefix: list[str] = []
@@ -341,14 +341,14 @@ def load_file(
         try:
             config = PushgradeConfig.model_validate(data, context=context)
         except ValidationError as err:
-            problems += _problems(err, node, PushgradeConfig) if data else []
+            problems += located_problems(err, node, PushgradeConfig) if data else []
         if problems:
             raise ConfigError(file, problems)
     else:
         try:
             one = AssignmentConfig.model_validate(data, context=context)
         except ValidationError as err:
-            problems = _problems(err, node, AssignmentConfig, ("assignments",))
+            problems = located_problems(err, node, AssignmentConfig, ("assignments",))
             raise ConfigError(file, problems) from None
         config = PushgradeConfig(assignments={SHORT_FORM_NAME: one})
     problems = []
@@ -439,7 +439,7 @@ def _stray_problem(node: yaml.Node | None, key: Any) -> ConfigProblem:
     return ConfigProblem(_where(node, [key]), key, message)
 
 
-def _parse(text: str | bytes, file: str) -> tuple[yaml.Node | None, dict]:
+def parse_yaml(text: str | bytes, file: str) -> tuple[yaml.Node | None, dict]:
     if isinstance(text, bytes):
         if len(text) > MAX_CONFIG_BYTES:
             raise ConfigError(file, [ConfigProblem("", "", "the file is larger than 256 KiB")])
@@ -468,7 +468,7 @@ def _parse(text: str | bytes, file: str) -> tuple[yaml.Node | None, dict]:
     return node, data
 
 
-def _problems(
+def located_problems(
     err: ValidationError,
     node: yaml.Node | None,
     model: type[BaseModel],
