@@ -210,6 +210,10 @@ _PROBLEMS: dict[str, tuple[str, str]] = {
         "The grader could not be built",
         "The grader for this assignment could not be built from its repository.",
     ),
+    ErrorKind.OVER_LIMITS: (
+        "Grading is not set up correctly",
+        "The grader's limits cannot be given on this deployment.",
+    ),
     ErrorKind.DOCKER_UNAVAILABLE: _NO_GRADER,
     ErrorKind.SANDBOX_FAILED: _NO_GRADER,
     ErrorKind.BAD_RESULTS: (

@@ -1,6 +1,8 @@
 """Build a grader image from a folder with the Docker engine: a timeout, a memory cap, labels.
 
-The folder is a grader repository already extracted safely (`runner.archive`). The build's log
+The folder is a grader repository already extracted safely (`runner.archive`); its base images
+are on the engine already, pulled by the caller with the tenant's own login: the build itself
+sends no login and pulls nothing. The build's log
 is kept (its tail) for the teacher; a failure names the step that failed. Synchronous, as the
 docker SDK is: callers run it in a thread.
 """
@@ -53,6 +55,7 @@ def build_image(
     tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
     step = ""
     started = time.monotonic()
+    _without_logins(client.api)
     try:
         stream = client.api.build(
             path=str(context),
@@ -93,6 +96,18 @@ def build_image(
     except docker.errors.APIError as err:
         message = str(getattr(err, "explanation", None) or err).strip()
         return BuildResult(None, "\n".join(tail), step, message[:1000])
+
+
+def _without_logins(api: docker.APIClient) -> None:
+    """A build sends no registry login. The SDK would send every login of the worker's
+    DOCKER_CONFIG (`X-Registry-Config`), letting a tenant's Dockerfile pull with the operator's
+    credentials; instead the caller pulls each base image beforehand with the tenant's own
+    login, and the build (pull=False) uses them as they are."""
+    api._set_auth_headers = _no_auth_headers  # this client's builds only: pulls pass their own
+
+
+def _no_auth_headers(headers: dict) -> None:
+    return None
 
 
 def _timed_out(tail: deque[str], step: str, limits: BuildLimits) -> BuildResult:

@@ -44,6 +44,7 @@ class ErrorKind(StrEnum):
     IMAGE_NOT_FOUND = "image_not_found"
     IMAGE_NO_COMMAND = "image_no_command"
     GRADER_BUILD_FAILED = "grader_build_failed"  # the teacher's grader repo did not build
+    OVER_LIMITS = "over_limits"  # limits the engine cannot give (more CPUs than it has)
     DOCKER_UNAVAILABLE = "docker_unavailable"
     SANDBOX_FAILED = "sandbox_failed"
     # Grading ran, and this is what went wrong in it.
@@ -62,6 +63,7 @@ _COULD_NOT_RUN = frozenset(
         ErrorKind.IMAGE_NOT_FOUND,
         ErrorKind.IMAGE_NO_COMMAND,
         ErrorKind.GRADER_BUILD_FAILED,
+        ErrorKind.OVER_LIMITS,
         ErrorKind.DOCKER_UNAVAILABLE,
         ErrorKind.SANDBOX_FAILED,
     }

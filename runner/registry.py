@@ -6,10 +6,15 @@ helpers `credHelpers` and `credsStore` name), never from a repository: the
 students can read those. They go to the engine in the pull's auth header and nowhere else: not in
 a log line, an exception or a reason (`Credentials` does not even show them in its repr).
 
-A pull is single-flight per reference: jobs that need the same image at once wait for one pull
-and share its result. A tag is re-resolved (pulled again) at most every `refresh_s`; an image
-referenced by digest is never pulled again once present; a reference without a registry part
-that is present locally is used as it is (images built or loaded on the worker).
+A pull is single-flight per tenant and reference: jobs that need the same image at once wait for
+one pull and share its result. A tag is re-resolved (pulled again) at most every `refresh_s`; an
+image referenced by digest is never pulled again once present. An image present on the engine
+that no registry gave (built or loaded on the worker: no RepoDigests) is used as it is.
+
+The engine's image store is shared by every tenant (an org the deployment serves), and an image
+pulled with one tenant's login is there for any container to use. So a registry image is used
+for a tenant only after a pull *by that tenant* (`PullAuth`, with its own login or none)
+succeeded: a pull of an image already present costs a manifest request, and a refusal is final.
 """
 
 from __future__ import annotations
@@ -103,6 +108,15 @@ class Credentials:
         return {"username": self.username, "password": self.password}
 
 
+@dataclass(frozen=True)
+class PullAuth:
+    """Who pulls: a tenant (any key; access is proven per tenant) and its login for the image's
+    registry (None: anonymous). No `PullAuth` at all: the worker's own DOCKER_CONFIG login."""
+
+    tenant: str
+    credentials: Credentials | None = None
+
+
 def docker_config_path() -> Path:
     folder = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
     return Path(folder) / "config.json"
@@ -136,7 +150,7 @@ def credentials_for(host: str, path: Path | None = None) -> Credentials | None:
     named = [helper for key, helper in helpers.items() if _normal_host(key) == wanted]
     helper = named[0] if named else config.get("credsStore")
     if isinstance(helper, str) and helper:
-        found = _from_helper(helper, wanted)
+        found = from_helper(helper, wanted)
         if found is not None:
             return found
     auths = config.get("auths")
@@ -165,7 +179,7 @@ _HELPER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 HELPER_TIMEOUT_S = 15.0
 
 
-def _from_helper(helper: str, host: str) -> Credentials | None:
+def from_helper(helper: str, host: str) -> Credentials | None:
     """A login from a credential helper (`docker-credential-NAME get`, the registry on its
     stdin, JSON on its stdout), as `docker login` with a credsStore or credHelpers leaves it.
     Nothing it prints is logged: it holds the secret."""
@@ -324,21 +338,32 @@ class _HostPull:
             self._file.close()  # and the lock with it
             self._file = None
 
-    def pulled_at(self) -> float | None:
+    def _record(self) -> dict[str, float]:
+        """When each tenant last pulled it successfully (an older file holds one number)."""
         if self._file is None:
-            return None
+            return {}
         self._file.seek(0)
         text = self._file.read().strip()
         try:
-            return float(text) if text else None
+            found = json.loads(text) if text else {}
         except ValueError:
-            return None
+            return {}
+        if isinstance(found, int | float):
+            return {"": float(found)}
+        if not isinstance(found, dict):
+            return {}
+        return {str(k): float(v) for k, v in found.items() if isinstance(v, int | float)}
 
-    def pulled(self) -> None:
+    def pulled_at(self, tenant: str = "") -> float | None:
+        return self._record().get(tenant)
+
+    def pulled(self, tenant: str = "") -> None:
         if self._file is not None:
+            record = self._record()
+            record[tenant] = time.time()
             self._file.seek(0)
             self._file.truncate()
-            self._file.write(f"{time.time():.6f}")
+            self._file.write(json.dumps(record))
             self._file.flush()
 
 
@@ -347,6 +372,7 @@ class _Flight:
     lock: threading.Lock = field(default_factory=threading.Lock)
     attempted_at: float = float("-inf")  # the last pull's end (monotonic), success or not
     error: PullError | None = None  # the last pull's failure, shared with whoever waited
+    proven: bool = False  # a pull for this tenant has succeeded in this process
 
 
 class ImageStore:
@@ -364,18 +390,21 @@ class ImageStore:
         self.refresh_s = refresh_s
         self.lock_dir = lock_dir or PULL_LOCKS
         self._config_path = config_path
-        self._flights: dict[str, _Flight] = {}
+        self._flights: dict[tuple[str, str], _Flight] = {}
         self._lock = threading.Lock()
         self.pulls = 0  # pulls started (for tests and metrics)
 
-    def _flight(self, reference: str) -> _Flight:
+    def _flight(self, tenant: str, reference: str) -> _Flight:
         with self._lock:
-            return self._flights.setdefault(reference, _Flight())
+            return self._flights.setdefault((tenant, reference), _Flight())
 
-    def get(self, reference: str, *, pull: bool = True) -> docker.models.images.Image:
-        """The image for `reference`. Raises `docker.errors.ImageNotFound` when it is absent and
-        `pull` is off, `PullError` when a needed pull failed, and the engine's own errors when
-        the engine does not answer."""
+    def get(
+        self, reference: str, *, pull: bool = True, auth: PullAuth | None = None
+    ) -> docker.models.images.Image:
+        """The image for `reference`, for the tenant `auth` names (None: the worker's own
+        DOCKER_CONFIG login, one tenant). Raises `docker.errors.ImageNotFound` when it is
+        absent and `pull` is off, `PullError` when a needed pull failed, and the engine's own
+        errors when the engine does not answer."""
         client = self._client()
         ref = parse_reference(reference)
         local = self._local(client, reference)
@@ -383,42 +412,48 @@ class ImageStore:
             if local is None:
                 raise docker.errors.ImageNotFound(f"No such image: {reference}")
             return local
-        if local is not None and (ref.registry is None or ref.digest is not None):
-            return local  # local-only, or pinned by digest: never pulled again
+        if local is not None and not local.attrs.get("RepoDigests"):
+            return local  # built or loaded on this engine: no registry to ask
+        tenant = auth.tenant if auth is not None else ""
         arrived, arrived_at = time.monotonic(), time.time()
-        flight = self._flight(reference)
+        flight = self._flight(tenant, reference)
         with flight.lock, _HostPull(self.lock_dir, client, reference) as host:
             if flight.attempted_at >= arrived:
-                # A pull finished while we waited for it: its result is ours.
+                # A pull for this tenant finished while we waited for it: its result is ours.
                 if flight.error is None:
                     found = self._local(client, reference)
                     if found is not None:
                         return found
-                elif local is None:
+                elif local is None or not flight.proven:
                     raise flight.error
                 else:
                     return local
-            pulled_at = host.pulled_at()  # by any process on this host, on this engine
+            pulled_at = host.pulled_at(tenant)  # by any process on this host, on this engine
+            proven = flight.proven or pulled_at is not None
             if pulled_at is not None and pulled_at >= arrived_at:
                 found = self._local(client, reference)
                 if found is not None:
-                    return found  # another worker pulled it while we waited for it
+                    return found  # another worker pulled it for this tenant while we waited
             if (
                 local is not None
-                and min(time.monotonic() - flight.attempted_at, time.time() - (pulled_at or 0))
-                < self.refresh_s
+                and proven
+                and (
+                    ref.digest is not None  # pinned: this tenant may have it, for good
+                    or min(time.monotonic() - flight.attempted_at, time.time() - (pulled_at or 0))
+                    < self.refresh_s
+                )
             ):
-                return local  # resolved recently enough
+                return local  # this tenant resolved it recently enough
             try:
-                image = self._pull(client, ref)
+                image = self._pull(client, ref, auth)
             except PullError as err:
                 flight.attempted_at, flight.error = time.monotonic(), err
-                if local is None:
-                    raise
+                if local is None or not proven:
+                    raise  # never a copy another tenant's login brought in
                 log.warning("re-resolving %s failed; using the local copy: %s", reference, err)
                 return local
-            flight.attempted_at, flight.error = time.monotonic(), None
-            host.pulled()
+            flight.attempted_at, flight.error, flight.proven = time.monotonic(), None, True
+            host.pulled(tenant)
             return image
 
     @staticmethod
@@ -428,13 +463,17 @@ class ImageStore:
         except docker.errors.ImageNotFound:
             return None
 
-    def _pull(self, client: docker.DockerClient, ref: ImageRef):
-        credentials = credentials_for(ref.host, self._config_path())
-        auth = credentials.auth_config() if credentials else None
+    def _pull(self, client: docker.DockerClient, ref: ImageRef, auth: PullAuth | None):
+        if auth is None:
+            credentials = credentials_for(ref.host, self._config_path())
+        else:
+            credentials = auth.credentials
+        # {} and not None: with None the SDK would send the worker's DOCKER_CONFIG login.
+        auth = credentials.auth_config() if credentials else {}
         self.pulls += 1
         repository = _name(ref)
         tag = ref.digest or ref.tag or "latest"
-        log.info("pulling %s (%s)", ref.reference, "with a login" if auth else "anonymously")
+        log.info("pulling %s (%s)", ref.reference, "with a login" if credentials else "anonymously")
         started = time.monotonic()
         try:
             for event in client.api.pull(

@@ -108,6 +108,7 @@ class Sandbox:
         self.images = ImageStore(lambda: self.client, refresh_s=tag_refresh_s)
         self._template_ready = False
         self._lock = threading.Lock()
+        self._cpus: int | None = None
 
     @property
     def client(self) -> docker.DockerClient:
@@ -140,6 +141,18 @@ class Sandbox:
             return Outcome.errored(ErrorKind.IMAGE_NOT_FOUND, err.reason)
         except docker.errors.DockerException as err:
             return Outcome.errored(ErrorKind.DOCKER_UNAVAILABLE, _engine_down(err))
+        try:
+            cpus = self.engine_cpus()
+        except docker.errors.DockerException as err:
+            return Outcome.errored(ErrorKind.DOCKER_UNAVAILABLE, _engine_down(err))
+        if cpus and spec.limits.cpus > cpus:
+            # The engine would refuse the container every time: not worth a retry.
+            return Outcome.errored(
+                ErrorKind.OVER_LIMITS,
+                f"The assignment asks for {spec.limits.cpus:g} CPUs, and this worker's Docker "
+                f"engine has {cpus}: ask for at most {cpus} (limits: cpus:).",
+                image_id=traits.image_id,
+            )
         if not traits.gradescope and not traits.has_command:
             return Outcome.errored(
                 ErrorKind.IMAGE_NO_COMMAND,
@@ -168,10 +181,16 @@ class Sandbox:
             self._remove_run(run_id)
             self._active.discard(run_id)
 
+    def engine_cpus(self) -> int:
+        """How many CPUs the engine has (asked once); 0 when it does not say."""
+        if self._cpus is None:
+            self._cpus = int(self.client.info().get("NCPU") or 0)
+        return self._cpus
+
     # -- the image ------------------------------------------------------------------------------
 
     def _image(self, spec: SandboxSpec) -> ImageTraits:
-        image = self.images.get(spec.image, pull=spec.pull_missing)
+        image = self.images.get(spec.image, pull=spec.pull_missing, auth=spec.pull_auth)
         traits = self._traits.get(image.id)
         if traits is None:
             traits = self._probe(image)

@@ -62,3 +62,6 @@ class SandboxSpec:
     as_root: bool = False
     # Pull the image when it is not present locally.
     pull_missing: bool = True
+    # Who pulls it and with which login (runner.registry.PullAuth); None: the worker's own
+    # DOCKER_CONFIG login. Not part of the repr: it may hold a password.
+    pull_auth: object | None = field(default=None, repr=False, compare=False)

@@ -15,7 +15,12 @@ from web.gradebook import GradedRun, JobSeen
 
 # Problems of the teacher's making (the grader image), shown at the top of an assignment.
 GRADER_PROBLEMS = frozenset(
-    {ErrorKind.IMAGE_NOT_FOUND, ErrorKind.IMAGE_NO_COMMAND, ErrorKind.BAD_RESULTS}
+    {
+        ErrorKind.IMAGE_NOT_FOUND,
+        ErrorKind.IMAGE_NO_COMMAND,
+        ErrorKind.BAD_RESULTS,
+        ErrorKind.OVER_LIMITS,
+    }
 )
 WAITING = (JobState.RECEIVED, JobState.QUEUED)
 

@@ -20,6 +20,8 @@ from runner.outcome import ErrorKind, Status
 from runner.registry import (
     Credentials,
     ImageStore,
+    PullAuth,
+    PullError,
     PullProblem,
     classify,
     credentials_for,
@@ -319,7 +321,7 @@ def test_a_stopped_registry_is_unreachable(
     assert_no_secret(gone.password, caplog, outcome.model_dump_json())
 
 
-def test_a_present_tag_is_used_when_its_registry_is_down(
+def test_an_image_made_on_the_engine_is_used_as_it_is(
     docker_client, grader_image, fresh_sandbox, tmp_path
 ):
     port = free_port()  # nothing listens there
@@ -328,7 +330,31 @@ def test_a_present_tag_is_used_when_its_registry_is_down(
     try:
         outcome = grade(submission(tmp_path), SandboxSpec(image=image), sandbox=fresh_sandbox)
         assert outcome.status is Status.PASSED, outcome.reason
-        assert fresh_sandbox.images.pulls == 1  # it tried, once
+        assert fresh_sandbox.images.pulls == 0  # built or loaded here: no registry to ask
+    finally:
+        forget(docker_client, image)
+
+
+def test_a_pulled_tag_is_used_when_its_registry_is_down_for_whoever_pulled_it(
+    docker_client, grader_image, tmp_path, monkeypatch
+):
+    going = start_registry(tmp_path / "going")
+    image = f"{going.host}/private/grader:1"
+    mine = PullAuth("uni-a", Credentials(USER, going.password))
+    store = Sandbox(docker_client, tag_refresh_s=0).images
+    try:
+        push(docker_client, going, grader_image, image)
+        store.get(image, auth=mine)
+    finally:
+        going.stop()
+    try:
+        assert store.pulls == 1
+        assert store.get(image, auth=mine).id  # due again, unreachable: its copy serves it
+        assert store.pulls == 2
+        # Another tenant never had it: the copy on the engine is not proof that it may.
+        with pytest.raises(PullError) as refused:
+            store.get(image, auth=PullAuth("uni-b", None))
+        assert refused.value.problem is PullProblem.UNREACHABLE
     finally:
         forget(docker_client, image)
 
