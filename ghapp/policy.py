@@ -6,8 +6,9 @@ whole policy: every setting comes from it or from the defaults, never from the r
 may only name the branches graded and the check's name. Otherwise a student could bring their
 own image or grader repo (one that awards full marks), a deadline already past with
 `after_due: full`, or a network. A repo file that tries to change a locked setting is noted for
-the teacher, and has no effect. Without a matching org assignment, the repo file stands alone
-(a teacher's own repos). Pure functions over parsed files.
+the teacher, and has no effect. In an org with an org file, a repo no org assignment matches
+is not graded at all; only where the org has no org file does a repo file stand alone (a
+teacher's own repos). Pure functions over parsed files.
 """
 
 from __future__ import annotations
@@ -63,10 +64,15 @@ def resolve(
 
     The org file's first assignment (in file order) whose `repos` matches applies; the repo file's
     first assignment with no `repos` or a matching one fills in what the org assignment leaves
-    out. Without a matching org assignment the repo file stands alone. Raises `ConfigError` when
+    out. With an org file but no matching assignment, nothing is graded; without an org file the
+    repo file stands alone. Raises `ConfigError` when
     the merged settings are incomplete (no image) or contradict each other.
     """
     org_match = _first(org, repo_name, org_file=True)
+    if org is not None and org_match is None:
+        # An org with an org file grades what it names: a repo made before its assignment was
+        # added (or named to dodge it) is not graded from a file its student writes.
+        return Resolution(None, None)
     repo_match = _first(repo, repo_name, org_file=False)
     if org_match is None and repo_match is None:
         return Resolution(None, None)

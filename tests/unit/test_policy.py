@@ -208,8 +208,14 @@ def test_no_match_anywhere_means_not_graded():
     assert resolve("project-x", org=None, repo=None).config is None
 
 
-def test_a_repo_the_org_file_does_not_match_is_graded_by_its_own_file():
-    resolution = resolve("project-x", org=org(), repo=repo("image: g\n"))
+def test_a_repo_the_org_file_does_not_match_is_not_graded_by_its_own_file():
+    # hw2-mallory, made before the teacher added hw2, names hw1's grader in its own file.
+    resolution = resolve("project-x", org=org(), repo=repo("grader: grader-hw1\n"))
+    assert (resolution.config, resolution.assignment_name) == (None, None)
+
+
+def test_without_an_org_file_a_repo_file_stands_alone():
+    resolution = resolve("project-x", org=None, repo=repo("image: g\n"))
     assert (resolution.source, resolution.config.image) == ("repo", "g")
 
 
@@ -271,9 +277,9 @@ def test_the_resolved_config_is_what_the_worker_needs():
     assert resolution.config.due == datetime(2026, 12, 1, 22, 59, tzinfo=UTC)
 
 
-def test_a_repo_the_org_file_names_no_assignment_for_keeps_its_own_settings():
+def test_a_repo_the_org_file_names_no_assignment_for_gets_nothing_from_its_own_settings():
     resolution = resolve("proj-1", org=org(), repo=repo("image: g\nnetwork: true\n"))
-    assert resolution.config.network is True and resolution.source == "repo"
+    assert resolution.config is None and resolution.source is None
 
 
 def test_every_setting_has_a_source_and_repos_is_not_one():
@@ -347,8 +353,8 @@ def test_check_config_says_when_a_repo_is_not_graded(files, capsys):
          "--repo", "hw1-alice".replace("hw1", "proj")]
     )  # fmt: skip
     assert code == 0
-    # The repo file stands alone for a repo no org assignment names.
-    assert capsys.readouterr().out.startswith("default for proj-alice (repo)")
+    # In an org with an org file, a repo no org assignment names is not graded.
+    assert capsys.readouterr().out == "proj-alice: not graded (no assignment matches this repo)\n"
     (files / "scoped.yml").write_text("image: g\nrepos: 'hw*'\n")
     assert main(["check-config", str(files / "scoped.yml"), "--repo", "proj-x"]) == 0
     assert capsys.readouterr().out == "proj-x: not graded (no assignment matches this repo)\n"
