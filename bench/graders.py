@@ -37,10 +37,10 @@ from bench.deadline import IMAGE, ensure_image  # noqa: E402
 from ghapp import queue  # noqa: E402
 from ghapp.budget import Limits  # noqa: E402
 from ghapp.models import Job, JobState, Submission  # noqa: E402
+from ghapp.tenants import Ceilings, single_teacher  # noqa: E402
 from ghsim import GitHubSimulator  # noqa: E402
 from pushgrade.demo import simulator_settings  # noqa: E402
 from pushgrade.serve import running  # noqa: E402
-from runner.build import BuildLimits  # noqa: E402
 
 ORG = "cs101"
 EXAMPLE = ROOT / "examples" / "python-pytest"
@@ -92,7 +92,7 @@ async def first_push(args: argparse.Namespace, workdir: Path) -> dict[str, list[
         settings = simulator_settings(sim, f"sqlite+aiosqlite:///{workdir / 'first.sqlite3'}")
         async with running(settings, poll_s=0.5) as app:
             sim.webhook_url = f"{app.url}/webhooks/github"
-            app.worker.graders.limits = BuildLimits(network=False)
+            app.worker.tenants.tenancy = single_teacher(ceilings=Ceilings(build_network=False))
             n = 0
 
             def student_files() -> dict[str, str]:

@@ -32,9 +32,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from ghapp.db import write_session
 from ghapp.github import DownloadTooLarge, InstallationClient
 from ghapp.grader_source import GraderSource
+from ghapp.image_rule import DockerfileRefused
 from ghapp.models import GraderBuild, utcnow
+from ghapp.tenancy import Tenants
+from ghapp.tenants import TenantRules
 from runner.archive import ArchiveLimits, UnsafeArchive, extract_submission
 from runner.build import GRADER_LABEL, BuildLimits, build_image
+from runner.registry import ImageStore, PullError
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +65,8 @@ class Graders:
         client: Callable[[], docker.DockerClient],
         *,
         worker: str,
-        limits: BuildLimits | None = None,
+        tenants: Tenants,
+        images: Callable[[], ImageStore],
         poll_s: float = 1.0,
         lease_s: float = 60.0,
         failed_retry_s: float = FAILED_RETRY_S,
@@ -69,7 +74,8 @@ class Graders:
         self.sessions = sessions
         self._client = client
         self.worker = worker
-        self.limits = limits or BuildLimits()
+        self.tenants = tenants
+        self._images = images
         self.poll_s = poll_s
         self.lease_s = lease_s
         self.failed_retry_s = failed_retry_s
@@ -80,7 +86,13 @@ class Graders:
         self, gh: InstallationClient, org: str, source: GraderSource
     ) -> GraderImage:
         owner, name = source.full_name(org)
-        grader, tag_name = _identity(owner, name, source)
+        if owner.lower() != org.lower():
+            return GraderImage(
+                None,
+                f"The grader repository {owner}/{name} belongs to another account: a grader is "
+                f"built only from a repository of {org}.",
+            )
+        grader, tag_name = _identity(owner, name, source, gh.installation_id)
         sha = await gh.commit_sha(owner, name, source.ref)
         if sha is None:
             at = f" at {source.ref}" if source.ref else ""
@@ -95,15 +107,15 @@ class Graders:
             row = await self._row(grader, sha, engine)
             if row is None:
                 if await self._insert_claim(grader, sha, engine, tag):
-                    return await self._build(gh, source, owner, name, sha, engine, tag)
+                    return await self._build(gh, source, grader, owner, name, sha, engine, tag)
                 continue
             if row.state == "built" and await self._present(tag):
                 return GraderImage(tag)
             if row.state == "failed" and not self._stale_failure(row):
-                return GraderImage(None, _problem(grader, sha, row), row.log_tail)
+                return GraderImage(None, _problem(f"{owner}/{name}", sha, row), row.log_tail)
             if row.state != "building" or row.lease_until is None or row.lease_until < utcnow():
                 if await self._take_over(row.id):
-                    return await self._build(gh, source, owner, name, sha, engine, tag)
+                    return await self._build(gh, source, grader, owner, name, sha, engine, tag)
                 continue
             await asyncio.sleep(self.poll_s)  # another worker builds it: wait for its word
 
@@ -183,13 +195,13 @@ class Graders:
         self,
         gh: InstallationClient,
         source: GraderSource,
+        grader: str,
         owner: str,
         name: str,
         sha: str,
         engine: str,
         tag: str,
     ) -> GraderImage:
-        grader = _identity(owner, name, source)[0]
         renewer = asyncio.create_task(self._renew(grader, sha, engine))
         scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="pushgrade-grader-"))
         values: dict
@@ -210,7 +222,7 @@ class Graders:
             return GraderImage(tag)
         row = await self._row(grader, sha, engine)
         assert row is not None
-        return GraderImage(None, _problem(grader, sha, row), row.log_tail)
+        return GraderImage(None, _problem(f"{owner}/{name}", sha, row), row.log_tail)
 
     async def _download_and_build(
         self,
@@ -241,6 +253,22 @@ class Graders:
             return _failed("finding the build context", f"no folder {source.context!r} in it")
         if not dockerfile.is_file():
             return _failed("finding the Dockerfile", f"no file {source.dockerfile!r} in it")
+        # Its base images are the tenant's to name as any image: by the same rule, pulled with
+        # its own login (or proven present for it) before the build, which sends no login.
+        rules = self.tenants.rules(owner)
+        try:
+            text = dockerfile.read_bytes()[:1_000_000].decode("utf-8", "replace")
+            bases = self.tenants.build_bases(rules, text, owner=owner)
+        except DockerfileRefused as err:
+            return _failed("checking the Dockerfile's base images", str(err))
+        for base in bases:
+            try:
+                auth = await self.tenants.pull_auth(rules, base)
+                await asyncio.to_thread(self._images().get, base, auth=auth)
+            except PullError as err:
+                return _failed(f"pulling the base image {base}", err.reason)
+            except docker.errors.ImageNotFound as err:
+                return _failed(f"pulling the base image {base}", str(err)[:500])
         labels = {GRADER_LABEL: f"{owner}/{name}", "pushgrade.grader.commit": sha}
         result = await asyncio.to_thread(
             build_image,
@@ -249,7 +277,7 @@ class Graders:
             dockerfile,
             tag=tag,
             labels=labels,
-            limits=self.limits,
+            limits=build_limits(rules),
         )
         if result.image_id is None:
             values = _failed(result.failed_step or "the build", result.error)
@@ -297,9 +325,19 @@ def _failed(step: str, error: str) -> dict:
     return {"state": "failed", "failed_step": step[:500], "error": error[:2000], "log_tail": ""}
 
 
+def build_limits(rules: TenantRules) -> BuildLimits:
+    """A tenant's grader builds are bounded by its ceilings: time, memory, network."""
+    ceilings = rules.ceilings
+    return BuildLimits(
+        timeout_s=ceilings.build_timeout,
+        memory_bytes=ceilings.build_memory,
+        network=ceilings.build_network,
+    )
+
+
 def _problem(grader: str, sha: str, row: GraderBuild) -> str:
     """The teacher's note for a failed build: which step, what the engine said, the log's end."""
-    text = f"The grader {grader.partition('#')[0]} at {sha[:7]} could not be built: "
+    text = f"The grader {grader} at {sha[:7]} could not be built: "
     text += f"{row.failed_step} failed"
     if row.error:
         text += f": {row.error}"
@@ -308,11 +346,13 @@ def _problem(grader: str, sha: str, row: GraderBuild) -> str:
     return text
 
 
-def _identity(owner: str, name: str, source: GraderSource) -> tuple[str, str]:
-    """The build's key and its image's name. One repo may hold several graders (a Dockerfile
-    and context per assignment): each is a build and an image of its own, told apart by a hash
-    of where it is in the repo."""
-    grader, tag = f"{owner}/{name}", f"{TAG_PREFIX}/{_slug(owner)}-{_slug(name)}"
+def _identity(owner: str, name: str, source: GraderSource, installation_id: int) -> tuple[str, str]:
+    """The build's key and its image's name, both carrying the installation: a tenant's built
+    grader is its own, never found by another's build or named in a config. One repo may hold
+    several graders (a Dockerfile and context per assignment): each is a build and an image of
+    its own, told apart by a hash of where it is in the repo."""
+    grader = f"i{installation_id}:{owner}/{name}"
+    tag = f"{TAG_PREFIX}/i{installation_id}-{_slug(owner)}-{_slug(name)}"
     if (source.dockerfile, source.context) != ("Dockerfile", "."):
         where = hashlib.sha256(f"{source.context}\0{source.dockerfile}".encode()).hexdigest()[:10]
         grader, tag = f"{grader}#{where}", f"{tag}-{where}"

@@ -267,7 +267,8 @@ class GraderBuild(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    grader: Mapped[str] = mapped_column(String(255))  # owner/name of the grader repository
+    # i<installation>:owner/name of the grader repository (a tenant's builds are its own)
+    grader: Mapped[str] = mapped_column(String(255))
     commit_sha: Mapped[str] = mapped_column(String(64))
     engine: Mapped[str] = mapped_column(String(128))  # the Docker engine's ID: images are local
     state: Mapped[str] = mapped_column(String(16))  # building, built, failed

@@ -8,9 +8,10 @@ claim is a single UPDATE, which the one-writer lock makes atomic.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import and_, case, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -165,14 +166,15 @@ async def claim(
     worker: str,
     lease_s: float,
     one_per_repo: bool = False,
-    per_installation: int | None = None,
+    per_installation: int | tuple[int | None, Mapping[str, int | None]] | None = None,
 ) -> Job | None:
     """Take the oldest claimable job in `states` under a fresh lease, or None.
 
     `one_per_repo`: skip jobs of a repo that has one of `states` held by a live lease, so one
     repo pushing fifty times (re-runs, regrades: pushes coalesce anyway) takes one grading slot,
     not all of them, and the other repos' pushes go on. `per_installation`: skip jobs of an
-    installation that has this many held already (one org's burst leaves room for others')."""
+    installation that has this many held already (one org's burst leaves room for others'): one
+    number for all, or the operator's default and each account's own (None: no cap)."""
     now = utcnow()
     wanted = [str(s) for s in states]
     claimable = and_(
@@ -192,7 +194,8 @@ async def claim(
             )
             .exists(),
         )
-    if per_installation is not None:
+    cap = _running_cap(per_installation)
+    if cap is not None:
         held = aliased(Job)
         claimable = and_(
             claimable,
@@ -203,7 +206,7 @@ async def claim(
                 held.lease_expires_at >= now,
             )
             .scalar_subquery()
-            < per_installation,
+            < cap,
         )
     # Students' pushes first: a bulk regrade's hundreds of jobs never hold one back.
     candidate = select(Job.id).where(claimable).order_by(Job.background, Job.id).limit(1)
@@ -390,6 +393,21 @@ async def newer_push(sessions: async_sessionmaker, job: Job) -> str | None:
             .order_by(Job.id.desc())
             .limit(1)
         )
+
+
+_NO_CAP = 1_000_000_000
+
+
+def _running_cap(caps: int | tuple[int | None, Mapping[str, int | None]] | None):
+    """The cap on jobs held at once as a number or, per account, an SQL expression; None for
+    none at all."""
+    if caps is None or isinstance(caps, int):
+        return caps
+    default, by_account = caps
+    if not by_account or all(v == default for v in by_account.values()):
+        return default
+    whens = {login.lower(): _NO_CAP if cap is None else cap for login, cap in by_account.items()}
+    return case(whens, value=func.lower(Job.owner), else_=_NO_CAP if default is None else default)
 
 
 async def claim_reveal(sessions: async_sessionmaker, *, lease_s: float) -> Submission | None:

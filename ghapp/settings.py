@@ -4,11 +4,13 @@ are never part of a repr, a log line or an error message."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ghapp.db import DEFAULT_URL
+from ghapp.tenants import PolicyError, Tenancy, read_policy, single_teacher
 
 
 class SettingsError(Exception):
@@ -36,8 +38,9 @@ class Settings:
     reconcile_s: int = 300
     # On SIGTERM, how long running jobs may go on before they are handed back.
     grace_s: int = 30
-    # Grading jobs one installation (an org) may have running at once, across every worker.
-    per_installation: int | None = None
+    # Who is served, what each may use, the ceilings: the operator's policy file, or the
+    # single-teacher default (which also caps each installation's running jobs).
+    tenancy: Tenancy = field(default_factory=single_teacher)
     # The teacher dashboard: on when an OAuth client is configured (GitHub login).
     oauth_client_id: str = ""
     oauth_client_secret: str = field(default="", repr=False)
@@ -118,12 +121,11 @@ def from_env(
         grace_s=_int(
             "PUSHGRADE_GRACE_SECONDS", get("PUSHGRADE_GRACE_SECONDS", "30"), low=0, high=86400
         ),
-        per_installation=_limit(
-            "PUSHGRADE_MAX_RUNNING_PER_INSTALLATION",
+        tenancy=_tenancy(
+            get("PUSHGRADE_POLICY_FILE"),
+            get("PUSHGRADE_ACCOUNTS"),
             get("PUSHGRADE_MAX_RUNNING_PER_INSTALLATION"),
-            0,
-        )
-        or None,
+        ),
         oauth_client_id=(oauth["PUSHGRADE_OAUTH_CLIENT_ID"] or "") if web else "",
         oauth_client_secret=(oauth["PUSHGRADE_OAUTH_CLIENT_SECRET"] or "") if web else "",
         session_secret=session_secret if web else "",
@@ -136,6 +138,35 @@ _DASHBOARD = (
     "PUSHGRADE_OAUTH_CLIENT_SECRET",
     "PUSHGRADE_SESSION_SECRET",
 )
+
+
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+
+
+def _tenancy(policy_file: str | None, accounts: str | None, running: str | None) -> Tenancy:
+    """The operator's policy file (PUSHGRADE_POLICY_FILE), or the single-teacher default: the
+    accounts PUSHGRADE_ACCOUNTS lists (else the first installation's), each with at most
+    PUSHGRADE_MAX_RUNNING_PER_INSTALLATION grading jobs at once (default 4)."""
+    if policy_file is not None:
+        for name, value in (
+            ("PUSHGRADE_ACCOUNTS", accounts),
+            ("PUSHGRADE_MAX_RUNNING_PER_INSTALLATION", running),
+        ):
+            if value is not None:
+                raise SettingsError(
+                    f"{name} and PUSHGRADE_POLICY_FILE are both set: with a policy file, its "
+                    "tenants: and ceilings: say it"
+                )
+        try:
+            return read_policy(Path(policy_file))
+        except PolicyError as err:
+            raise SettingsError(f"PUSHGRADE_POLICY_FILE: {err}") from None
+    logins = tuple(a for a in re.split(r"[,\s]+", accounts or "") if a)
+    for login in logins:
+        if not _LOGIN.match(login):
+            raise SettingsError(f"PUSHGRADE_ACCOUNTS: {login!r} is not a GitHub account login")
+    cap = _limit("PUSHGRADE_MAX_RUNNING_PER_INSTALLATION", running, 4)
+    return single_teacher(logins, running=cap)
 
 
 def _url(name: str, value: str) -> str:

@@ -36,6 +36,7 @@ from ghapp.db import write_session
 from ghapp.github import InstallationClient
 from ghapp.models import Job, JobState, WarmRequest, utcnow
 from ghapp.report import Conclusion, render_notice
+from ghapp.tenants import tenant_problems
 from runner.registry import PullError
 
 if TYPE_CHECKING:
@@ -162,8 +163,13 @@ async def warm(
             built = await worker.graders.image_for(gh, owner, config.grader)
             return Readiness(name, built.tag, built.problem)
         assert config.image is not None
+        rules = worker.tenants.rules(owner)
+        refused = tenant_problems(config, rules, owner=owner)
+        if refused:
+            return Readiness(name, None, "; ".join(f"{f}: {m}" for f, m in refused))
         try:
-            await asyncio.to_thread(worker.sandbox.images.get, config.image)
+            auth = await worker.tenants.pull_auth(rules, config.image)
+            await asyncio.to_thread(worker.sandbox.images.get, config.image, auth=auth)
         except PullError as err:
             return Readiness(name, None, err.reason)
         except docker.errors.ImageNotFound:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -29,7 +30,7 @@ from sqlalchemy import select
 from ghapp import housekeeping, outbox, queue, warming
 from ghapp.admission import Admission
 from ghapp.budget import Limits, Priority, WriteBudget
-from ghapp.config import AssignmentConfig, ConfigError
+from ghapp.config import AssignmentConfig, ConfigError, ConfigProblem
 from ghapp.configs import CONFIG_PATH, ORG_CONFIG_REPO, ConfigReader
 from ghapp.db import write_session
 from ghapp.deadline import (
@@ -58,6 +59,8 @@ from ghapp.report import (
     render_report,
     render_superseded,
 )
+from ghapp.tenancy import Tenants
+from ghapp.tenants import Tenancy, tenant_problems
 from ghapp.waiting import any_set
 from runner.grade import grade_async
 from runner.outcome import ErrorKind, Outcome
@@ -98,7 +101,7 @@ class Worker:
         name: str | None = None,
         limits: Limits | None = None,
         reconcile_s: float = 300.0,
-        per_installation: int | None = None,
+        tenancy: Tenancy | None = None,
     ) -> None:
         self.sessions = sessions
         self.github = github
@@ -110,9 +113,16 @@ class Worker:
         self.name = name or worker_name()
         self.sandbox = sandbox or Sandbox(owner=self.name)
         self.configs = ConfigReader()
-        self.per_installation = per_installation  # grading jobs held at once, across workers
+        self.tenants = Tenants(sessions, tenancy)
+        # Grading jobs one account may hold at once, across workers: the operator's ceilings.
+        self.running_caps = self.tenants.tenancy.running_caps()
         self.graders = Graders(
-            sessions, lambda: self.sandbox.client, worker=self.name, lease_s=lease_s
+            sessions,
+            lambda: self.sandbox.client,
+            worker=self.name,
+            tenants=self.tenants,
+            images=lambda: self.sandbox.images,
+            lease_s=lease_s,
         )
         self.budget = WriteBudget(sessions, limits or Limits())
         self.publisher = outbox.Publisher(sessions, github, self.budget, poll_s=poll_s)
@@ -138,7 +148,7 @@ class Worker:
                 (JobState.QUEUED, JobState.RUNNING),
                 self._grade,
                 one_per_repo=True,
-                per_installation=self.per_installation,
+                per_installation=self.running_caps,
             )
             for _ in range(self.slots)
         ]
@@ -273,6 +283,11 @@ class Worker:
     # -- intake -----------------------------------------------------------------------------------
 
     async def _intake(self, job: Job) -> None:
+        if not await self.tenants.serves(job.owner, job.installation_id):
+            # No check run: the deployment does not answer accounts its operator does not serve.
+            note = f"not graded: {job.owner} is not served by this deployment (operator's policy)"
+            await self._finish(job, JobState.SKIPPED, note)
+            return
         gh = self.github.installation(job.installation_id)
         if await warming.on_org_repo_push(self, job, gh):
             return  # the org's .github or a grader repo: images made ready, nothing graded
@@ -295,6 +310,22 @@ class Worker:
             await self._finish(job, JobState.SKIPPED, f"{why}: not graded")
             return
         config = resolution.config
+        refused = tenant_problems(config, self.tenants.rules(job.owner), owner=job.owner)
+        if refused:
+            # What the config asks is beyond what the operator gives this org: its owner acts.
+            mine = resolution.source == "repo"
+            where = CONFIG_PATH if mine else f"{job.owner}/{ORG_CONFIG_REPO}/{CONFIG_PATH}"
+            err = ConfigError(where, [ConfigProblem("", f, m) for f, m in refused])
+            report = render_error_report(str(err), kind="config", student_may_read=mine)
+            await self._complete(job, report)
+            await self._finish(
+                job,
+                JobState.DONE,
+                f"not graded, beyond this deployment's policy: {err}",
+                config=config.model_dump(mode="json"),
+                assignment=resolution.assignment_name,
+            )
+            return
         job.config = config.model_dump(mode="json")
         # For the teacher: what the repo file tried to change and could not.
         locked = "; ".join(resolution.locked_overrides)
@@ -464,6 +495,11 @@ class Worker:
         `grader` repo (waiting while another job builds it; a failed build is the outcome).
         Also the image reference graded with (None when there was none)."""
         image = None
+        rules = self.tenants.rules(job.owner)
+        refused = tenant_problems(config, rules, owner=job.owner)
+        if refused:  # the policy changed since intake: nothing runs that it no longer allows
+            reason = "; ".join(f"{field}: {message}" for field, message in refused)
+            return Outcome.errored(ErrorKind.OVER_LIMITS, reason), None
         if config.grader is not None:
             built = await self.graders.image_for(gh, job.owner, config.grader)
             if built.tag is None:
@@ -474,6 +510,12 @@ class Worker:
             image = built.tag
         # A built grader is never pulled: it exists only on this engine.
         spec = config.sandbox_spec(image=image, pull_missing=image is None)
+        auth = None if image is not None else await self.tenants.pull_auth(rules, spec.image)
+        spec = dataclasses.replace(
+            spec,
+            pull_auth=auth,
+            limits=dataclasses.replace(spec.limits, output_flood_bytes=rules.ceilings.output),
+        )
         return await grade_async(archive, spec, sandbox=self.sandbox), spec.image
 
     async def _lateness(self, job: Job, config: AssignmentConfig) -> Lateness | None:

@@ -16,6 +16,7 @@ from ghapp.budget import Limits
 from ghapp.db import make_engine, migrate, sessionmaker
 from ghapp.github import GitHubApp
 from ghapp.settings import Settings
+from ghapp.tenancy import Tenants
 from ghapp.worker import Worker
 from runner.sandbox import Sandbox
 from web.app import WebState, make_app
@@ -75,7 +76,7 @@ async def running(
                 poll_s=poll_s,
                 limits=limits or Limits(settings.writes_per_minute, settings.writes_per_hour),
                 reconcile_s=settings.reconcile_s,
-                per_installation=settings.per_installation,
+                tenancy=settings.tenancy,
             )
             worker_task = asyncio.create_task(worker.run(stop), name="pushgrade-worker")
         if serve_web:
@@ -129,6 +130,7 @@ def _dashboard(
         github=github,
         http=http,
         on_new_work=worker.wake if worker else (lambda: None),
+        tenants=Tenants(sessions, settings.tenancy),
     )
 
 

@@ -11,7 +11,7 @@ from ghapp.models import Job, JobState, utcnow
 GRADING = (JobState.QUEUED, JobState.RUNNING)
 
 
-async def add(sessions, repo: str, n: int, installation: int = 1) -> None:
+async def add(sessions, repo: str, n: int, installation: int = 1, owner: str = "cs101") -> None:
     async with sessions() as session, session.begin():
         for i in range(n):
             session.add(
@@ -19,7 +19,7 @@ async def add(sessions, repo: str, n: int, installation: int = 1) -> None:
                     state=JobState.QUEUED,
                     trigger="rerequested",
                     installation_id=installation,
-                    owner="cs101",
+                    owner=owner,
                     repo=repo,
                     head_sha=f"{i:040x}",
                     attempts=0,
@@ -71,3 +71,17 @@ async def test_an_installation_cap_leaves_slots_for_other_orgs(db_sessions):
         for i in range(4)
     ]  # fmt: skip
     assert [job.repo if job else None for job in taken] == ["hw1-a", "hw1-b", "lab-z", None]
+
+
+async def test_each_tenant_has_the_running_cap_its_operator_gave_it(db_sessions):
+    # The operator's policy: 1 at once by default, uni-big 3, uni-free no cap at all.
+    caps = (1, {"uni-big": 3, "UNI-FREE": None})
+    for org, installation in (("uni-small", 1), ("Uni-Big", 2), ("uni-free", 3)):
+        for i in range(5):
+            await add(db_sessions, f"hw1-{org}-{i}", 1, installation=installation, owner=org)
+    taken = []
+    while (job := await queue.claim(
+        db_sessions, GRADING, worker="w", lease_s=60, one_per_repo=True, per_installation=caps
+    )) is not None:  # fmt: skip
+        taken.append(job.owner)
+    assert (taken.count("uni-small"), taken.count("Uni-Big"), taken.count("uni-free")) == (1, 3, 5)

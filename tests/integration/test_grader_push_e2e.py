@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ghapp import warming
 from ghapp.models import JobState, Submission
 from ghapp.worker import Worker
-from tests.integration.e2e import ORG, jobs, settled_jobs
+from tests.integration.e2e import ORG, installation, jobs, settled_jobs
 from tests.integration.test_graders_e2e import (
     BROKEN,
     DOCKERFILE,
@@ -53,7 +53,7 @@ async def grader_check_run(sim, sha: str) -> dict:
 async def test_a_fixed_grader_regrades_every_students_latest_push_once(
     sim, app, remove_grader_images
 ):
-    app.worker.graders.limits = OFFLINE
+    app.worker.tenants.tenancy = OFFLINE
     remove_grader_images.append(start(sim, org_file(on_grader_push="regrade"), TESTS + WRONG_TEST))
     latest = {}
     for name in ("hw1-ann", "hw1-bob"):
@@ -96,14 +96,14 @@ async def test_a_fixed_grader_regrades_every_students_latest_push_once(
                 select(Submission.image).where(Submission.job_id.in_([j.id for j in regrades]))
             )
         ).scalars()
-        assert set(pins) == {f"pushgrade-grader/{ORG}-grader-hw1:{fixed}"}
+        assert set(pins) == {f"pushgrade-grader/i{installation(sim)}-{ORG}-grader-hw1:{fixed}"}
     assert app.worker.graders.builds == 2  # the first commit's, then the fix's: once each
 
 
 async def test_a_grader_push_builds_before_any_student_needs_it_and_regrades_nothing(
     sim, app, remove_grader_images
 ):
-    app.worker.graders.limits = OFFLINE
+    app.worker.tenants.tenancy = OFFLINE
     # The grader repo matches the assignment's glob: it is still never graded as a student's.
     remove_grader_images.append(start(sim, org_file(repos="*")))
     sim.create_repo(ORG, "hw1-cy", files={"README.md": "homework\n"})
@@ -134,7 +134,7 @@ async def test_a_grader_push_builds_before_any_student_needs_it_and_regrades_not
 async def test_a_broken_grader_push_fails_on_the_grader_commit_and_regrades_nobody(
     sim, app, remove_grader_images
 ):
-    app.worker.graders.limits = OFFLINE
+    app.worker.tenants.tenancy = OFFLINE
     remove_grader_images.append(start(sim, org_file(on_grader_push="regrade")))
     sim.create_repo(ORG, "hw1-dan", files={"README.md": "homework\n"})
     sha = await sim.push(ORG, "hw1-dan", {"calc.py": PASSING})
@@ -154,7 +154,7 @@ async def test_a_broken_grader_push_fails_on_the_grader_commit_and_regrades_nobo
 async def test_a_config_push_reads_the_org_file_again_and_makes_images_ready(
     sim, app, example_grader, remove_grader_images
 ):
-    app.worker.graders.limits = OFFLINE
+    app.worker.tenants.tenancy = OFFLINE
     remove_grader_images.append(start(sim, org_file()))
     two = org_file() + f"  hw2:\n    repos: 'hw2-*'\n    image: {example_grader}\n"
     pushed = await sim.push(ORG, ".github", {".github/pushgrade.yml": two}, pusher="teacher")
@@ -200,7 +200,7 @@ async def test_an_image_that_cannot_be_made_ready_is_named_in_the_note_only(sim,
 async def test_builds_from_one_repo_with_two_dockerfiles_are_two_images(
     sim, app, remove_grader_images
 ):
-    app.worker.graders.limits = OFFLINE
+    app.worker.tenants.tenancy = OFFLINE
     other = DOCKERFILE.replace("COPY tests/", "COPY tests2/")
     assert other != DOCKERFILE
     text = (
@@ -228,7 +228,9 @@ async def test_builds_from_one_repo_with_two_dockerfiles_are_two_images(
         sim.create_repo(ORG, name, files={"README.md": "homework\n"})
         sha = await sim.push(ORG, name, {"calc.py": PASSING})
         assert (await completed(sim, name, sha))["output"]["title"].startswith(expected)
-    assert all(b.grader.startswith(f"{ORG}/grader-hw1") for b in await builds(app))
+    assert all(
+        b.grader.startswith(f"i{installation(sim)}:{ORG}/grader-hw1") for b in await builds(app)
+    )
 
 
 async def test_every_workers_engine_is_warmed_not_only_the_one_that_took_the_push(
@@ -237,10 +239,10 @@ async def test_every_workers_engine_is_warmed_not_only_the_one_that_took_the_pus
     """A deployment whose workers each have a Docker engine of their own: the worker that
     handles the grader push builds on its engine, and asks the others (a row each worker
     follows) to build on theirs. The other worker here is one on an engine with another id."""
-    app.worker.graders.limits = OFFLINE
+    app.worker.tenants.tenancy = OFFLINE
     remove_grader_images.append(start(sim, org_file()))
     other = Worker(app.sessions, app.worker.github, sandbox=sandbox, name="other-pod:1")
-    other.graders.limits = OFFLINE
+    other.tenants.tenancy = OFFLINE
     other.graders._engine = "engine-of-another-pod"
     stop = asyncio.Event()
     following = asyncio.create_task(warming.follow(other, stop, every_s=0.2))

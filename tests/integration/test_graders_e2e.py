@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from ghapp.models import GraderBuild, JobState, Submission
+from ghapp.tenants import Ceilings, single_teacher
 from pushgrade.demo import simulator_settings
 from pushgrade.serve import running
-from runner.build import GRADER_LABEL, BuildLimits
+from runner.build import GRADER_LABEL
 from tests.conftest import BUSYBOX, PYTHON
-from tests.integration.e2e import EXAMPLE, ORG, settled_jobs
+from tests.integration.e2e import EXAMPLE, ORG, installation, settled_jobs
 from tests.integration.processes import Cluster, rows
 
 pytestmark = pytest.mark.docker
@@ -27,7 +28,8 @@ DOCKERFILE = (
     .read_text()
     .replace("FROM python:3.11-slim", f"FROM {PYTHON}")
 )
-OFFLINE = BuildLimits(network=False)  # builds in the tests never reach a network
+# Builds in the tests never reach a network.
+OFFLINE = single_teacher(ceilings=Ceilings(build_network=False))
 BROKEN = f'FROM {BUSYBOX}\nRUN echo compiling the hidden tests && exit 3\nCMD ["true"]\n'
 
 
@@ -58,7 +60,7 @@ async def builds(app) -> list[GraderBuild]:
 async def test_a_grader_repo_is_built_and_grades_pushes_with_one_build(
     sim, app, docker_client, remove_grader_images
 ):
-    app.worker.graders.limits = OFFLINE
+    app.worker.tenants.tenancy = OFFLINE
     grader_sha = setup(sim, {"Dockerfile": DOCKERFILE, "tests/test_calc.py": TESTS})
     remove_grader_images.append(grader_sha)
     student(sim, "hw1-ann")
@@ -71,12 +73,13 @@ async def test_a_grader_repo_is_built_and_grades_pushes_with_one_build(
 
     [build] = await builds(app)
     assert (build.grader, build.commit_sha, build.state, build.attempts) == (
-        f"{ORG}/grader-hw1",
+        f"i{installation(sim)}:{ORG}/grader-hw1",
         grader_sha,
         "built",
         1,
     )
-    assert build.tag == f"pushgrade-grader/{ORG}-grader-hw1:{grader_sha}"
+    # The tag carries the installation: no other tenant's build finds it, no config names it.
+    assert build.tag == f"pushgrade-grader/i{installation(sim)}-{ORG}-grader-hw1:{grader_sha}"
     image = docker_client.images.get(build.tag)
     assert image.labels["pushgrade.managed"] == "1"
     assert image.labels[GRADER_LABEL] == f"{ORG}/grader-hw1"
@@ -90,7 +93,7 @@ async def test_a_grader_repo_is_built_and_grades_pushes_with_one_build(
 async def test_a_broken_grader_dockerfile_asks_the_teacher_to_act_with_the_log_tail(
     sim, app, remove_grader_images
 ):
-    app.worker.graders.limits = OFFLINE
+    app.worker.tenants.tenancy = OFFLINE
     remove_grader_images.append(setup(sim, {"Dockerfile": BROKEN}))
     student(sim, "hw1-bob")
     sha = await sim.push(ORG, "hw1-bob", {"calc.py": PASSING})
@@ -134,7 +137,7 @@ async def test_twenty_pushes_needing_one_unbuilt_grader_cause_exactly_one_build(
     )
     async with running(settings, sandbox=sandbox, poll_s=0.5) as app:
         sim.webhook_url = f"{app.url}/webhooks/github"
-        app.worker.graders.limits = OFFLINE
+        app.worker.tenants.tenancy = OFFLINE
         shas = await asyncio.gather(*(sim.push(ORG, n, {"calc.py": PASSING}) for n in names))
         runs = await asyncio.gather(
             *(completed(sim, name, sha) for name, sha in zip(names, shas, strict=True))

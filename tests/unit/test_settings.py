@@ -101,3 +101,54 @@ def test_serve_without_settings_is_one_line_not_a_traceback(tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "missing settings" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+WEB = {"PUSHGRADE_APP_ID": "7", "PUSHGRADE_WEBHOOK_SECRET": "s"}
+
+
+def test_without_a_policy_file_the_first_installation_is_served_four_jobs_at_a_time():
+    tenancy = from_env(WEB, worker=False).tenancy
+    assert tenancy.serves("anyone") is None  # decided by which installation came first
+    assert tenancy.running_caps() == (4, {})
+    assert tenancy.rules_for("cs101").docker_config_everywhere
+
+
+@pytest.mark.parametrize(
+    ("env", "served", "cap"),
+    [
+        ({"PUSHGRADE_ACCOUNTS": "cs101, CS202"}, {"cs101": True, "cs202": True, "x": False}, 4),
+        ({"PUSHGRADE_MAX_RUNNING_PER_INSTALLATION": "none"}, {}, None),
+        ({"PUSHGRADE_MAX_RUNNING_PER_INSTALLATION": "12"}, {}, 12),
+    ],
+)
+def test_the_single_teacher_default_takes_its_accounts_and_cap_from_settings(env, served, cap):
+    tenancy = from_env({**WEB, **env}, worker=False).tenancy
+    assert {login: tenancy.serves(login) for login in served} == served
+    assert tenancy.running_caps()[0] == cap
+
+
+def test_a_policy_file_is_read_and_checked_at_start(tmp_path):
+    path = tmp_path / "policy.yml"
+    path.write_text("tenants:\n  uni-a: {ceilings: {running: 2}}\n")
+    tenancy = from_env({**WEB, "PUSHGRADE_POLICY_FILE": str(path)}, worker=False).tenancy
+    assert (tenancy.serves("uni-a"), tenancy.serves("uni-b")) == (True, False)
+    assert tenancy.running_caps() == (4, {"uni-a": 2})
+    path.write_text("tenants:\n  uni-a: {ceilings: {memroy: 2g}}\n")
+    with pytest.raises(SettingsError) as err:
+        from_env({**WEB, "PUSHGRADE_POLICY_FILE": str(path)}, worker=False)
+    assert "line 2" in str(err.value) and "did you mean 'memory'" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"PUSHGRADE_POLICY_FILE": "/nonexistent/policy.yml"}, "cannot read it"),
+        ({"PUSHGRADE_ACCOUNTS": "good, -bad-"}, "'-bad-' is not a GitHub account login"),
+        ({"PUSHGRADE_POLICY_FILE": "p.yml", "PUSHGRADE_ACCOUNTS": "a"}, "both set"),
+        ({"PUSHGRADE_POLICY_FILE": "p.yml", "PUSHGRADE_MAX_RUNNING_PER_INSTALLATION": "2"}, "both"),
+    ],
+)
+def test_a_wrong_tenancy_setting_is_one_clear_line(env, said):
+    with pytest.raises(SettingsError) as err:
+        from_env({**WEB, **env}, worker=False)
+    assert said in str(err.value) and "\n" not in str(err.value)
