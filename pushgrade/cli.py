@@ -56,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
         "PUSHGRADE_PRIVATE_KEY), PUSHGRADE_WEBHOOK_SECRET, PUSHGRADE_GITHUB_API_URL (default "
         "https://api.github.com), PUSHGRADE_DATABASE_URL (default SQLite in the working folder), "
         "PUSHGRADE_HOST, PUSHGRADE_PORT, PUSHGRADE_WORKERS (grading slots, default: CPU count), "
-        "PUSHGRADE_PUBLIC_URL, PUSHGRADE_LEASE_SECONDS (default 60). The teacher dashboard: "
+        "PUSHGRADE_PUBLIC_URL, PUSHGRADE_LEASE_SECONDS (default 60), PUSHGRADE_POLICY_FILE "
+        "(the operator's policy: tenants, images, registry logins, ceilings; see check-policy) "
+        "or PUSHGRADE_ACCOUNTS (the accounts served). The teacher dashboard: "
         "PUSHGRADE_OAUTH_CLIENT_ID, PUSHGRADE_OAUTH_CLIENT_SECRET, PUSHGRADE_SESSION_SECRET, "
         "PUSHGRADE_GITHUB_URL (default https://github.com)."
     )
@@ -103,6 +105,22 @@ def _parser() -> argparse.ArgumentParser:
         help="resolve for this repo name (default: show each assignment on its own)",
     )
     check.set_defaults(func=_cmd_check_config)
+
+    policy = commands.add_parser(
+        "check-policy",
+        help="check the operator's policy file and show what each tenant may use",
+        description="Check the operator's policy file (PUSHGRADE_POLICY_FILE: the accounts "
+        "served, the images and registry logins each may use, the ceilings) and print each "
+        "tenant's images, logins (their kind, never a secret) and ceilings, or every error with "
+        "its line and field. With --account and --config, also say whether that account's "
+        "config file would be graded under it. Exit code 0 when valid, 2 when not.",
+    )
+    policy.add_argument("file", type=Path, metavar="FILE", help="the policy file (YAML)")
+    policy.add_argument("--account", metavar="LOGIN", help="a tenant (org or user) to check for")
+    policy.add_argument(
+        "--config", type=Path, metavar="FILE", help="a .github/pushgrade.yml of that account"
+    )
+    policy.set_defaults(func=_cmd_check_policy)
 
     regrade = commands.add_parser(
         "regrade",
@@ -233,6 +251,51 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
         print(f"pushgrade: {err}", file=sys.stderr)
         return EXIT_USAGE
     except ConfigError as err:
+        for problem in err.problems:
+            print(f"{err.file}: {problem}")
+        return EXIT_USAGE
+    return 0
+
+
+def _cmd_check_policy(args: argparse.Namespace) -> int:
+    from ghapp.tenants import PolicyError, load_policy, tenant_problems
+    from runner.spec import format_size
+
+    if (args.account is None) != (args.config is None):
+        print("pushgrade: --account and --config go together", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        tenancy = load_policy(_read(args.file), file=str(args.file))
+        for login in sorted(tenancy.rules):
+            rules = tenancy.rules[login]
+            print(f"{rules.account}:")
+            print(f"  images: {', '.join(rules.prefixes) or 'none'}")
+            for entry in rules.logins:
+                where = ", ".join(entry.prefixes())
+                print(f"  login: {entry.kind} for {where}")
+            shown = ", ".join(
+                f"{k}={format_size(v) if k in ('memory', 'output', 'build_memory') else v}"
+                for k, v in rules.ceilings.model_dump().items()
+            )
+            print(f"  ceilings: {shown}")
+        if args.account is not None:
+            if not tenancy.serves(args.account):
+                print(f"{args.account}: not served (not one of the tenants)")
+                return EXIT_USAGE
+            config = load_file(_read(args.config), file=str(args.config))
+            rules = tenancy.rules_for(args.account)
+            refused = 0
+            for name, assignment in config.assignments.items():
+                for field, message in tenant_problems(assignment, rules, owner=args.account):
+                    print(f"{args.config}: {name}: {field}: {message}")
+                    refused += 1
+            if refused:
+                return EXIT_USAGE
+            print(f"{args.config}: within {args.account}'s policy")
+    except ValueError as err:
+        print(f"pushgrade: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except (PolicyError, ConfigError) as err:
         for problem in err.problems:
             print(f"{err.file}: {problem}")
         return EXIT_USAGE
