@@ -20,6 +20,7 @@ import jinja2
 from aiohttp import web
 
 from ghapp.github import GitHubApp
+from ghapp.tenancy import Tenants
 from web import reads
 from web.access import Account, GitHubUnavailable, Teachers
 from web.gradebook import number
@@ -72,9 +73,12 @@ class Dashboard:
         http: aiohttp.ClientSession,
         on_new_work: Callable[[], None] = lambda: None,
         teachers: Teachers | None = None,
+        tenants: Tenants | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
+        # Which accounts the operator serves: an org it does not is shown with a notice.
+        self.tenants = tenants or Tenants(sessions)
         self.http = http
         self.on_new_work = on_new_work
         self.cookies = Cookies(

@@ -49,7 +49,8 @@ async def home(request: web.Request, dash: Dashboard) -> web.Response:
     answers = await asyncio.gather(*(check(a) for a in accounts))
     mine = [a for a, yes in zip(accounts, answers, strict=True) if yes]
     unknown = [a for a, yes in zip(accounts, answers, strict=True) if yes is None]
-    return dash.render(request, "home.html", accounts=mine, unknown=unknown)
+    unserved = {a.login for a in mine if not await dash.tenants.serves(a.login)}
+    return dash.render(request, "home.html", accounts=mine, unknown=unknown, unserved=unserved)
 
 
 @routes.get("/orgs/{org}")
@@ -62,6 +63,7 @@ async def org_page(request: web.Request, dash: Dashboard) -> web.Response:
         account=account,
         assignments=await reads.assignments(dash.sessions, account.login),
         problems=await reads.config_problems(dash.sessions, account.login),
+        served=await dash.tenants.serves(account.login, account.installation_id),
     )
 
 

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from ghapp.models import Job, JobState
+from ghapp.tenants import single_teacher
 from pushgrade.demo import simulator_settings
 from pushgrade.serve import running
-from tests.web.dash import ORG, TEACHER, Client, signed_in_teacher
+from tests.web.dash import ORG, SESSION_SECRET, TEACHER, Client, signed_in_teacher
 
 
 @pytest.fixture
@@ -196,5 +197,27 @@ async def test_without_an_oauth_client_the_dashboard_is_off(sim, tmp_path):
             for path in ("/login", "/login/callback", "/orgs/cs101", "/jobs/1", "/static/live.js"):
                 assert (await client.get(path)).status == 404, path
             assert (await client.get("/healthz")).status == 200
+        finally:
+            await client.close()
+
+
+async def test_an_org_the_operator_does_not_serve_says_so_to_its_teachers(sim, tmp_path, teacher):
+    served = await text_of(teacher, f"/orgs/{ORG}")
+    assert "does not serve" not in served  # the single-teacher default serves the first org
+    # The same database under an operator who serves only cs202.
+    settings = simulator_settings(sim, f"sqlite+aiosqlite:///{tmp_path / 'dash.sqlite3'}")
+    settings = dataclasses.replace(
+        settings,
+        workers=0,
+        session_secret=SESSION_SECRET,
+        tenancy=single_teacher(("cs202",)),
+    )
+    async with running(settings) as other:
+        client = Client(other.url, sim)
+        try:
+            assert (await client.sign_in(TEACHER)).status == 303
+            page = await text_of(client, f"/orgs/{ORG}")
+            assert f"This deployment does not serve {ORG}" in page
+            assert "not served by this deployment" in await text_of(client, "/")
         finally:
             await client.close()
