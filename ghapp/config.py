@@ -291,7 +291,7 @@ def load_config(text: str | bytes, *, file: str = ".github/pushgrade.yml") -> As
     except ValidationError as err:
         raise ConfigError(file, located_problems(err, node, AssignmentConfig)) from None
     problems = [
-        ConfigProblem(_where(node, field.split(".")), field, message)
+        ConfigProblem(locate(node, field.split(".")), field, message)
         for field, message in consistency_problems(config)
     ]
     if problems:
@@ -322,7 +322,7 @@ def load_file(
                 "repository's own file"
             )
             raise ConfigError(
-                file, [ConfigProblem(_where(node, ["teachers"]), "teachers", message)]
+                file, [ConfigProblem(locate(node, ["teachers"]), "teachers", message)]
             )
         problems = []
         if isinstance(data["assignments"], dict):
@@ -330,7 +330,7 @@ def load_file(
             bad = [n for n in names if not (isinstance(n, str) and _ASSIGNMENT_NAME.match(n))]
             problems = [
                 ConfigProblem(
-                    _where(node, ["assignments", str(name)]),
+                    locate(node, ["assignments", str(name)]),
                     f"assignments.{str(name)[:40]}",
                     "not an assignment name (a letter or digit, then letters, digits, . _ -)",
                 )
@@ -355,7 +355,7 @@ def load_file(
     for name, assignment in config.assignments.items():
         prefix = ["assignments", name] if "assignments" in data else []
         if org and assignment.repos is None:
-            where = _where(node, prefix) if prefix else ""
+            where = locate(node, prefix) if prefix else ""
             field = ".".join(prefix)
             message = "an org file's assignment needs repos: (a glob on the repo names, 'hw1-*')"
             if not prefix:
@@ -363,7 +363,7 @@ def load_file(
             problems.append(ConfigProblem(where, field, message))
         for field, message in consistency_problems(assignment, only_set=True):
             loc = [*prefix, *field.split(".")]
-            problems.append(ConfigProblem(_where(node, loc), ".".join(loc), message))
+            problems.append(ConfigProblem(locate(node, loc), ".".join(loc), message))
     if problems:
         raise ConfigError(file, problems)
     config._file = file
@@ -436,7 +436,7 @@ def _stray_problem(node: yaml.Node | None, key: Any) -> ConfigProblem:
     else:
         close = difflib.get_close_matches(key, list(_FULL_FORM_KEYS), n=1)
         message = f"unknown setting {key!r}" + (f"; did you mean {close[0]!r}?" if close else "")
-    return ConfigProblem(_where(node, [key]), key, message)
+    return ConfigProblem(locate(node, [key]), key, message)
 
 
 def parse_yaml(text: str | bytes, file: str) -> tuple[yaml.Node | None, dict]:
@@ -479,7 +479,7 @@ def located_problems(
         loc = [str(part) for part in issue["loc"]]
         if issue["type"] == "no_image":  # raised after `grader`, about the pair: shown at image
             loc[-1] = "image"
-        where = _where(node, loc)
+        where = locate(node, loc)
         if issue["type"] == "no_image":
             message = "this setting is required (or grader:, a repository to build the grader from)"
         elif issue["type"] == "extra_forbidden":
@@ -512,12 +512,16 @@ def _did_you_mean(loc: list[str], model: type[BaseModel], also: tuple[str, ...] 
 
 
 def _model_in(annotation: Any) -> Any:
-    """The model a field holds: itself, in an Optional, or (as a 1-tuple) as a dict's values."""
+    """The model a field holds: itself, in an Optional, or (as a 1-tuple) as a dict's values or
+    a list's items."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is dict and len(args) == 2:
         inner = _model_in(args[1])
+        return (inner,) if inner is not None and not isinstance(inner, tuple) else None
+    if origin in (tuple, list) and args:  # a list of models: the next part is an index
+        inner = _model_in(args[0])
         return (inner,) if inner is not None and not isinstance(inner, tuple) else None
     if origin in (typing.Union, types.UnionType):
         models = [m for m in map(_model_in, args) if m is not None]
@@ -525,7 +529,7 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
-def _where(node: yaml.Node | None, loc: list[str]) -> str:
+def locate(node: yaml.Node | None, loc: list[str]) -> str:
     """Line and column of the YAML node at `loc` (or of its nearest parent that exists)."""
     found = node
     for part in loc:
