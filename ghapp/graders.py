@@ -261,14 +261,25 @@ class Graders:
             bases = self.tenants.build_bases(rules, text, owner=owner)
         except DockerfileRefused as err:
             return _failed("checking the Dockerfile's base images", str(err))
-        for base in bases:
+        pending, seen = list(bases), set()
+        while pending:  # the bases, then what their ONBUILD triggers take (one level: no deeper)
+            base = pending.pop(0)
+            if base in seen:
+                continue
+            seen.add(base)
             try:
                 auth = await self.tenants.pull_auth(rules, base)
-                await asyncio.to_thread(self._images().get, base, auth=auth)
+                image = await asyncio.to_thread(self._images().get, base, auth=auth)
             except PullError as err:
                 return _failed(f"pulling the base image {base}", err.reason)
             except docker.errors.ImageNotFound as err:
                 return _failed(f"pulling the base image {base}", str(err)[:500])
+            if base in bases:
+                triggers = list((image.attrs.get("Config") or {}).get("OnBuild") or [])
+                try:
+                    pending += self.tenants.onbuild_sources(rules, triggers, owner=owner)
+                except DockerfileRefused as err:
+                    return _failed("checking the Dockerfile's base images", str(err))
         labels = {GRADER_LABEL: f"{owner}/{name}", "pushgrade.grader.commit": sha}
         result = await asyncio.to_thread(
             build_image,

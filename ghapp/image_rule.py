@@ -72,7 +72,7 @@ def canonical(reference: str) -> Canonical:
         raise ImageRefused(f"{reference!r} is not an image reference: it contains spaces")
     if reference.lower().startswith("sha256:") or (
         "/" not in reference and ":" not in reference and "@" not in reference
-        and _HEX.match(reference) and len(reference) >= 3
+        and _HEX.match(reference)  # the engine resolves ID prefixes of any length
     ):  # fmt: skip
         raise ImageRefused(
             f"{reference!r} looks like an image ID: name the image by its registry and "
@@ -139,6 +139,8 @@ def canonical_prefix(prefix: str) -> str:
         raise ValueError(
             f"{prefix!r}: all of Docker Hub is not a namespace; name one (docker.io/library/)"
         )
+    if host == DOCKER_HUB and len(components) == 1 and not whole:
+        components = ["library", *components]  # `python` is docker.io/library/python
     name = "/".join([host, *components])
     return f"{name}/" if whole or not components else name
 
@@ -198,28 +200,47 @@ class DockerfileRefused(ValueError):
     """A Dockerfile that names an image its tenant may not use, or one that cannot be told."""
 
 
+_DIRECTIVE = re.compile(r"^#\s*([A-Za-z]+)\s*=\s*(.*?)\s*$")
+
+
 def _logical_lines(text: str) -> list[str]:
-    """Instructions with their continuation lines joined; comments and blank lines dropped.
-    (The escape character may be changed by a parser directive: `# escape=`` `.)"""
+    """Instructions as Docker's parser reads them: parser directives (`# escape=``, among the
+    others at the very top) honoured; a line ending in the escape character (and blanks) joined
+    to the next with nothing between; blank lines and comments inside a continuation skipped. A
+    line ending in an escaped escape is refused: parsers have read it both ways."""
     escape = "\\"
-    lines, current = [], ""
-    for number, raw in enumerate(text.splitlines()):
+    lines, current, in_directives = [], None, True
+    for raw in text.splitlines():
+        if in_directives:
+            directive = _DIRECTIVE.match(raw.strip())
+            if directive and raw.lstrip().startswith("#"):
+                if directive.group(1).lower() == "escape" and directive.group(2) in ("`", "\\"):
+                    escape = directive.group(2)
+                continue
+            in_directives = False
         stripped = raw.strip()
-        if number == 0 and re.match(r"^#\s*escape\s*=\s*`\s*$", stripped, re.IGNORECASE):
-            escape = "`"
-            continue
-        if not current and (not stripped or stripped.startswith("#")):
-            continue
-        if current and stripped.startswith("#"):
-            continue  # comments inside a continued instruction are dropped by Docker too
-        if stripped.endswith(escape):
-            current += stripped[: -len(escape)] + " "
-            continue
-        lines.append(current + stripped)
-        current = ""
-    if current.strip():
+        if not stripped or stripped.startswith("#"):
+            continue  # also inside a continuation, as Docker skips them there
+        body = raw.rstrip()
+        if body.endswith(escape * 2):
+            raise DockerfileRefused(
+                f"{stripped[:120]!r} ends in an escaped escape character, which parsers read "
+                "differently: end the line otherwise"
+            )
+        part = body[: -len(escape)] if body.endswith(escape) else body
+        current = part if current is None else current + part
+        if not body.endswith(escape):
+            lines.append(current)
+            current = None
+    if current is not None and current.strip():
         lines.append(current)
     return lines
+
+
+def onbuild_images(triggers: list[str]) -> list[str]:
+    """The images a base image's ONBUILD triggers would take (`COPY --from=…`): they run in the
+    build that starts from it, so they obey the same rule as the Dockerfile's own lines."""
+    return dockerfile_images("FROM scratch\n" + "\n".join(t.replace("\n", " ") for t in triggers))
 
 
 def dockerfile_images(text: str) -> list[str]:

@@ -17,7 +17,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ghapp.image_rule import DockerfileRefused, canonical, dockerfile_images, judge_image
+from ghapp.image_rule import (
+    DockerfileRefused,
+    canonical,
+    dockerfile_images,
+    judge_image,
+    onbuild_images,
+)
 from ghapp.models import Installation, Job
 from ghapp.tenants import RegistryLogin, Tenancy, TenantRules, single_teacher
 from runner.registry import (
@@ -107,12 +113,19 @@ class Tenants:
     def build_bases(self, rules: TenantRules, dockerfile: str, *, owner: str) -> list[str]:
         """The images a grader's Dockerfile starts from, each one this tenant may use; raises
         `DockerfileRefused` naming the first that it may not."""
-        bases = dockerfile_images(dockerfile)
-        for base in bases:
-            verdict = judge_image(base, rules.prefixes, who=owner)
-            if not verdict.allowed:
-                raise DockerfileRefused(f"FROM {base}: {verdict.reason}")
-        return bases
+        return _allowed(dockerfile_images(dockerfile), rules, owner, "FROM")
+
+    def onbuild_sources(self, rules: TenantRules, triggers: list[str], *, owner: str) -> list[str]:
+        """The images a base image's ONBUILD triggers take, each one this tenant may use."""
+        return _allowed(onbuild_images(triggers), rules, owner, "ONBUILD in a base image: from")
+
+
+def _allowed(images: list[str], rules: TenantRules, owner: str, what: str) -> list[str]:
+    for image in images:
+        verdict = judge_image(image, rules.prefixes, who=owner)
+        if not verdict.allowed:
+            raise DockerfileRefused(f"{what} {image}: {verdict.reason}")
+    return images
 
 
 def _credentials(login: RegistryLogin, host: str) -> Credentials | None:

@@ -41,6 +41,7 @@ from ghapp.config import (
     ConfigError,
     ConfigProblem,
     Size,
+    locate,
     located_problems,
     parse_yaml,
 )
@@ -295,12 +296,15 @@ def load_policy(text: str | bytes, *, file: str) -> Tenancy:
     served = {login.lower() for login in policy.tenants}
     for index, login in enumerate(policy.registries):
         where = ["registries", str(index)]
+
+        def problem(loc: list[str], message: str) -> ConfigProblem:
+            return ConfigProblem(locate(node, loc), ".".join(loc), message)
+
         for account in login.tenants:
             if account.lower() not in served:
                 problems.append(
-                    ConfigProblem(
-                        "",
-                        ".".join([*where, "tenants"]),
+                    problem(
+                        [*where, "tenants"],
                         f"{account!r} is not one of the tenants: list it under tenants: first",
                     )
                 )
@@ -314,34 +318,24 @@ def load_policy(text: str | bytes, *, file: str) -> Tenancy:
             if on
         ]
         if len(kinds) > 1:
-            problems.append(
-                ConfigProblem(
-                    "", ".".join(where), f"one login per entry: {' or '.join(kinds)}, not both"
-                )
-            )
+            problems.append(problem(where, f"one login per entry: {' or '.join(kinds)}, not both"))
         secrets = [s for s in (login.password_file, login.password_env) if s is not None]
         if login.username is not None and len(secrets) != 1:
             problems.append(
-                ConfigProblem(
-                    "",
-                    ".".join(where),
-                    "a username needs its password from password_file or password_env (one)",
+                problem(
+                    where, "a username needs its password from password_file or password_env (one)"
                 )
             )
         if login.username is None and secrets:
-            problems.append(ConfigProblem("", ".".join(where), "a password needs its username"))
+            problems.append(problem(where, "a password needs its username"))
         if login.password_file is not None and not Path(login.password_file).is_file():
             problems.append(
-                ConfigProblem(
-                    "",
-                    ".".join([*where, "password_file"]),
-                    f"no readable file at {login.password_file}",
-                )
+                problem([*where, "password_file"], f"no readable file at {login.password_file}")
             )
         try:
             login.prefixes()
         except ValueError as err:
-            problems.append(ConfigProblem("", ".".join([*where, "namespaces"]), str(err)))
+            problems.append(problem([*where, "namespaces"], str(err)))
     if problems:
         raise PolicyError(file, problems)
     default_ceilings = policy.defaults.ceilings

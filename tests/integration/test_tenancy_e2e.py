@@ -215,6 +215,34 @@ async def test_a_grader_build_cannot_start_from_another_tenants_image(
         assert docker_client.images.list(filters={"label": f"pushgrade.grader.commit={head}"}) == []
 
 
+async def test_a_base_images_onbuild_cannot_copy_from_another_tenants_image(
+    sim, tmp_path, sandbox, registry, victim_image, docker_client, build_image
+):
+    # uni-b may use its own namespace, with a login; its base image there carries a trigger that
+    # would copy uni-a's tests (cached on the engine by uni-a's pull) into uni-b's build.
+    base = f"{registry.host}/{ATTACKER}/base:1"
+    trojan = f"FROM {BUSYBOX}\nONBUILD COPY --from={victim_image} /grader /grader\n"
+    push(docker_client, registry, build_image(trojan), base)
+    secret = tmp_path / "uni-b-registry-password"
+    secret.write_text(registry.password)
+    text = policy(registry, tmp_path) + (
+        f"  - registry: {registry.host}\n    namespaces: [{ATTACKER}/]\n"
+        f"    tenants: [{ATTACKER}]\n    username: {USER}\n    password_file: {secret}\n"
+    )
+    async with deployment(sim, tmp_path, sandbox, text) as app:
+        own = await pushed(sim, VICTIM, "hw1-alice", repo_file(victim_image))
+        assert SECRET in shown(await completed(sim, VICTIM, "hw1-alice", own))
+        grader_org(sim, ATTACKER, f'FROM {base}\nCMD ["sh", "-c", "cat /grader/*"]\n')
+        sim.create_repo(ATTACKER, "hw1-mallory", files={"README.md": "hw\n"})
+        sha = await sim.push(ATTACKER, "hw1-mallory", STEAL)
+        run = await completed(sim, ATTACKER, "hw1-mallory", sha)
+        assert run["conclusion"] == "action_required"
+        assert_nothing_of_the_victim(sim, ATTACKER, "hw1-mallory")
+        async with app.sessions() as session:
+            [build] = (await session.execute(select(GraderBuild))).scalars().all()
+        assert build.state == "failed" and "ONBUILD" in build.error and victim_image in build.error
+
+
 # -- 3 and 4. no image of pushgrade's own, no image ID ---------------------------------------------
 
 
