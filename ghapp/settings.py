@@ -146,7 +146,8 @@ _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 def _tenancy(policy_file: str | None, accounts: str | None, running: str | None) -> Tenancy:
     """The operator's policy file (PUSHGRADE_POLICY_FILE), or the single-teacher default: the
     accounts PUSHGRADE_ACCOUNTS lists (else the first installation's), each with at most
-    PUSHGRADE_MAX_RUNNING_PER_INSTALLATION grading jobs at once (default 4)."""
+    PUSHGRADE_MAX_RUNNING_PER_INSTALLATION grading jobs at once (default: 4 when several
+    accounts are served, no cap for one)."""
     if policy_file is not None:
         for name, value in (
             ("PUSHGRADE_ACCOUNTS", accounts),
@@ -165,7 +166,12 @@ def _tenancy(policy_file: str | None, accounts: str | None, running: str | None)
     for login in logins:
         if not _LOGIN.match(login):
             raise SettingsError(f"PUSHGRADE_ACCOUNTS: {login!r} is not a GitHub account login")
-    cap = _limit("PUSHGRADE_MAX_RUNNING_PER_INSTALLATION", running, 4)
+    # One account served has no other to starve: its jobs may take every slot.
+    cap = (
+        _limit("PUSHGRADE_MAX_RUNNING_PER_INSTALLATION", running, 4)
+        if running is not None
+        else (4 if len(logins) > 1 else None)
+    )
     return single_teacher(logins, running=cap)
 
 

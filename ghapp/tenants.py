@@ -271,11 +271,15 @@ class Tenancy:
 
 
 def single_teacher(
-    accounts: tuple[str, ...] = (), *, running: int | None = 4, ceilings: Ceilings | None = None
+    accounts: tuple[str, ...] = (),
+    *,
+    running: int | None = None,
+    ceilings: Ceilings | None = None,
 ) -> Tenancy:
     """No policy file: one teacher's deployment. The accounts listed (PUSHGRADE_ACCOUNTS), or
     else the first installation's, are served; any image; registry logins from the workers'
-    DOCKER_CONFIG; the default ceilings."""
+    DOCKER_CONFIG; the default ceilings, with `running` as the cap on each account's running
+    jobs (None: none)."""
     ceilings = (ceilings or Ceilings()).over({"running": running})
     default = TenantRules("", (ANY,), ceilings, (), docker_config_everywhere=True)
     served = frozenset(a.lower() for a in accounts) if accounts else None

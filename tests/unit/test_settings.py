@@ -106,10 +106,10 @@ def test_serve_without_settings_is_one_line_not_a_traceback(tmp_path):
 WEB = {"PUSHGRADE_APP_ID": "7", "PUSHGRADE_WEBHOOK_SECRET": "s"}
 
 
-def test_without_a_policy_file_the_first_installation_is_served_four_jobs_at_a_time():
+def test_without_a_policy_file_the_first_installation_is_served_with_every_slot():
     tenancy = from_env(WEB, worker=False).tenancy
     assert tenancy.serves("anyone") is None  # decided by which installation came first
-    assert tenancy.running_caps() == (4, {})
+    assert tenancy.running_caps() == (None, {})  # no other account to starve
     assert tenancy.rules_for("cs101").docker_config_everywhere
 
 
@@ -117,6 +117,7 @@ def test_without_a_policy_file_the_first_installation_is_served_four_jobs_at_a_t
     ("env", "served", "cap"),
     [
         ({"PUSHGRADE_ACCOUNTS": "cs101, CS202"}, {"cs101": True, "cs202": True, "x": False}, 4),
+        ({"PUSHGRADE_ACCOUNTS": "cs101"}, {"cs101": True, "cs202": False}, None),
         ({"PUSHGRADE_MAX_RUNNING_PER_INSTALLATION": "none"}, {}, None),
         ({"PUSHGRADE_MAX_RUNNING_PER_INSTALLATION": "12"}, {}, 12),
     ],

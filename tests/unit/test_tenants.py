@@ -341,7 +341,8 @@ def test_without_a_policy_the_served_account_depends_on_the_first_installation()
     assert rules.docker_config_everywhere is True
     assert rules.logins == ()
     assert rules.login_for(canonical("registry.example/uni-a/x")) is None
-    assert rules.ceilings == Ceilings()
+    # One account served has no other to starve: no cap on its running jobs by default.
+    assert rules.ceilings == Ceilings(running=None)
 
 
 def test_without_a_policy_the_accounts_listed_are_served_whatever_their_case():
