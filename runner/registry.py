@@ -9,7 +9,8 @@ a log line, an exception or a reason (`Credentials` does not even show them in i
 A pull is single-flight per tenant and reference: jobs that need the same image at once wait for
 one pull and share its result. A tag is re-resolved (pulled again) at most every `refresh_s`; an
 image referenced by digest is never pulled again once present. An image present on the engine
-that no registry gave (built or loaded on the worker: no RepoDigests) is used as it is.
+under a name no registry gave it (built, loaded or tagged on the worker: no RepoDigest for that
+repository) is used as it is.
 
 The engine's image store is shared by every tenant (an org the deployment serves), and an image
 pulled with one tenant's login is there for any container to use. So a registry image is used
@@ -214,6 +215,14 @@ def from_helper(helper: str, host: str) -> Credentials | None:
     return Credentials(username, secret)
 
 
+def _from_registry(ref: ImageRef, reference: str, image) -> bool:
+    """Whether the engine got this image under this name from a registry (it keeps a digest for
+    each repository an image was pulled from or pushed to)."""
+    return ref.digest is not None or (
+        digest_for(reference, image.attrs.get("RepoDigests") or []) is not None
+    )
+
+
 class PullProblem(StrEnum):
     UNAUTHORIZED = "unauthorized"
     NOT_FOUND = "not_found"
@@ -412,8 +421,8 @@ class ImageStore:
             if local is None:
                 raise docker.errors.ImageNotFound(f"No such image: {reference}")
             return local
-        if local is not None and not local.attrs.get("RepoDigests"):
-            return local  # built or loaded on this engine: no registry to ask
+        if local is not None and not _from_registry(ref, reference, local):
+            return local  # built, loaded or tagged on this engine: no registry to ask
         tenant = auth.tenant if auth is not None else ""
         arrived, arrived_at = time.monotonic(), time.time()
         flight = self._flight(tenant, reference)
