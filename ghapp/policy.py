@@ -47,6 +47,8 @@ class Resolution:
     source: Source | None = None
     # Where each setting came from, by dotted name ("limits.memory"); empty when not graded.
     sources: Mapping[str, FieldSource] = field(default_factory=dict)
+    # Not graded although the repo file has an assignment for it: the org file names none.
+    repo_file_ignored: bool = False
 
 
 def matches(assignment: AssignmentConfig, repo_name: str) -> bool:
@@ -69,11 +71,11 @@ def resolve(
     the merged settings are incomplete (no image) or contradict each other.
     """
     org_match = _first(org, repo_name, org_file=True)
+    repo_match = _first(repo, repo_name, org_file=False)
     if org is not None and org_match is None:
         # An org with an org file grades what it names: a repo made before its assignment was
         # added (or named to dodge it) is not graded from a file its student writes.
-        return Resolution(None, None)
-    repo_match = _first(repo, repo_name, org_file=False)
+        return Resolution(None, None, repo_file_ignored=repo_match is not None)
     if org_match is None and repo_match is None:
         return Resolution(None, None)
     org_fields = _set_fields(org_match[1]) if org_match else {}

@@ -300,6 +300,17 @@ class Worker:
             await self._complete(job, report)
             await self._finish(job, JobState.DONE, f"invalid config: {err}")
             return
+        if resolution is not None and resolution.repo_file_ignored:
+            # Said to whoever pushed, in words of their own file: nothing of the org file's.
+            problem = (
+                f"This repository's {CONFIG_PATH} is not used: in {job.owner}, the org's own "
+                f"file ({ORG_CONFIG_REPO} repository) decides which repositories are graded, and "
+                f"none of its assignments names {job.repo}. A teacher can add it to one."
+            )
+            report = render_error_report(problem, kind="config", student_may_read=True)
+            await self._complete(job, report)
+            await self._finish(job, JobState.DONE, f"not graded: {problem}")
+            return
         if resolution is None or resolution.config is None:
             why = (
                 f"no {CONFIG_PATH} in this repository or in {job.owner}/{ORG_CONFIG_REPO}"

@@ -289,9 +289,14 @@ async def test_a_repo_no_org_assignment_matches_is_not_graded_from_its_own_file(
         sim.create_repo(VICTIM, ".github", files={".github/pushgrade.yml": org_file})
         # Made before the teacher added hw2; its own file names hw1's grader at full visibility.
         sha = await pushed(sim, VICTIM, "hw2-mallory", repo_file(victim_image))
+        run = await completed(sim, VICTIM, "hw2-mallory", sha)
+        assert run["conclusion"] == "action_required"
+        assert "none of its assignments names hw2-mallory" in shown(run)
+        assert_nothing_of_the_victim(sim, VICTIM, "hw2-mallory")
         job = await job_of(app, "hw2-mallory")
-        assert job.state == JobState.SKIPPED and "no assignment" in job.note
-        assert sim.check_runs(VICTIM, "hw2-mallory", sha) == []
+        assert job.state == JobState.DONE and "is not used" in job.note
+        async with app.sessions() as session:
+            assert await session.scalar(select(Submission).limit(1)) is None  # nothing ran
 
 
 # -- 6. the ceilings -------------------------------------------------------------------------------

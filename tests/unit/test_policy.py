@@ -212,6 +212,7 @@ def test_a_repo_the_org_file_does_not_match_is_not_graded_by_its_own_file():
     # hw2-mallory, made before the teacher added hw2, names hw1's grader in its own file.
     resolution = resolve("project-x", org=org(), repo=repo("grader: grader-hw1\n"))
     assert (resolution.config, resolution.assignment_name) == (None, None)
+    assert resolution.repo_file_ignored  # said to the student: their file is not used
 
 
 def test_without_an_org_file_a_repo_file_stands_alone():
