@@ -123,8 +123,12 @@ class Sandbox:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
             handle.cancel()
-            # Wait for the cleanup to finish before reporting the cancellation.
-            await asyncio.wait([task])
+            # Wait for the cleanup to finish before reporting the cancellation, however often
+            # we are cancelled meanwhile (a stopping worker cancels its loops twice): else the
+            # container would go on running with nobody to remove it.
+            while not task.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait([task])
             if not task.cancelled():
                 task.exception()  # RunCancelled, expected: mark it retrieved
             raise

@@ -378,3 +378,20 @@ async def test_cancelling_a_run_kills_and_removes_the_container(sandbox, build_i
         await task
     assert time.monotonic() - started < 20
     assert sandbox.leftovers() == []
+
+
+async def test_a_run_cancelled_twice_is_still_removed_before_the_cancel_returns(
+    sandbox, build_image, tmp_path
+):
+    # A worker stopping with no grace is cancelled, then its loops are cancelled again.
+    image = shell_image(build_image, "sleep 600\n")
+    task = asyncio.create_task(
+        grade_async(submission(tmp_path), spec(image, timeout_s=600), sandbox=sandbox)
+    )
+    await asyncio.sleep(3)
+    task.cancel()
+    await asyncio.sleep(0.05)  # the first cancel reached the run; its clean-up is under way
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sandbox.leftovers() == []
