@@ -207,9 +207,13 @@ class OperatorPolicy(BaseModel):
     def _tenants(cls, value: Any) -> Any:
         if not isinstance(value, dict) or not value:
             raise ValueError("list the accounts served, by login, each with its settings ({})")
+        seen: set[str] = set()
         for login in value:
             if not isinstance(login, str) or not _LOGIN.match(login):
                 raise ValueError(f"{login!r} is not a GitHub account login")
+            if login.lower() in seen:  # logins are case-insensitive: which entry would hold?
+                raise ValueError(f"{login!r} is listed twice (logins ignore case)")
+            seen.add(login.lower())
         return {login: ({} if entry is None else entry) for login, entry in value.items()}
 
 

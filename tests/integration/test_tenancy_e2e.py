@@ -185,6 +185,19 @@ def grader_org(sim, org: str, dockerfile: str) -> str:
     return sim.create_repo(org, "grader-hw1", files={"Dockerfile": dockerfile}, private=True)
 
 
+async def refused_build(sim, app) -> GraderBuild:
+    """uni-b's student pushes; the check run is action_required and holds nothing of uni-a's;
+    the one grader build, which failed."""
+    sim.create_repo(ATTACKER, "hw1-mallory", files={"README.md": "hw\n"})
+    sha = await sim.push(ATTACKER, "hw1-mallory", STEAL)
+    run = await completed(sim, ATTACKER, "hw1-mallory", sha)
+    assert run["conclusion"] == "action_required"
+    assert_nothing_of_the_victim(sim, ATTACKER, "hw1-mallory")
+    async with app.sessions() as session:
+        [build] = (await session.execute(select(GraderBuild))).scalars().all()
+    return build
+
+
 @pytest.mark.parametrize(
     "dockerfile",
     [
@@ -199,13 +212,7 @@ async def test_a_grader_build_cannot_start_from_another_tenants_image(
 ):
     async with deployment(sim, tmp_path, sandbox, policy(registry, tmp_path)) as app:
         grader = grader_org(sim, ATTACKER, dockerfile.format(image=victim_image))
-        sim.create_repo(ATTACKER, "hw1-mallory", files={"README.md": "hw\n"})
-        sha = await sim.push(ATTACKER, "hw1-mallory", STEAL)
-        run = await completed(sim, ATTACKER, "hw1-mallory", sha)
-        assert run["conclusion"] == "action_required"
-        assert_nothing_of_the_victim(sim, ATTACKER, "hw1-mallory")
-        async with app.sessions() as session:
-            [build] = (await session.execute(select(GraderBuild))).scalars().all()
+        build = await refused_build(sim, app)
         assert (build.state, build.failed_step) == (
             "failed",
             "checking the Dockerfile's base images",
@@ -233,13 +240,7 @@ async def test_a_base_images_onbuild_cannot_copy_from_another_tenants_image(
         own = await pushed(sim, VICTIM, "hw1-alice", repo_file(victim_image))
         assert SECRET in shown(await completed(sim, VICTIM, "hw1-alice", own))
         grader_org(sim, ATTACKER, f'FROM {base}\nCMD ["sh", "-c", "cat /grader/*"]\n')
-        sim.create_repo(ATTACKER, "hw1-mallory", files={"README.md": "hw\n"})
-        sha = await sim.push(ATTACKER, "hw1-mallory", STEAL)
-        run = await completed(sim, ATTACKER, "hw1-mallory", sha)
-        assert run["conclusion"] == "action_required"
-        assert_nothing_of_the_victim(sim, ATTACKER, "hw1-mallory")
-        async with app.sessions() as session:
-            [build] = (await session.execute(select(GraderBuild))).scalars().all()
+        build = await refused_build(sim, app)
         assert build.state == "failed" and "ONBUILD" in build.error and victim_image in build.error
 
 

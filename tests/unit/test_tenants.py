@@ -417,3 +417,9 @@ def test_the_single_teacher_default_lets_any_image_but_pushgrades_own():
     assert tenant_problems(anything, rules, owner="teacher") == []
     own = load_config("image: pushgrade/volume-template:1\n")
     assert [field for field, _ in tenant_problems(own, rules, owner="teacher")] == ["image"]
+
+
+def test_an_account_listed_twice_in_another_case_is_refused():
+    with pytest.raises(PolicyError) as caught:
+        load_policy("tenants:\n  uni-a: {}\n  UNI-A: {ceilings: {memory: 64g}}\n", file="p.yml")
+    assert "'UNI-A' is listed twice" in str(caught.value)
