@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -19,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 DEFAULT_URL = "sqlite+aiosqlite:///pushgrade.sqlite3"
@@ -89,6 +93,59 @@ async def _file_lock(path: Path | None) -> AsyncIterator[None]:
 # Any number of processes start at once on an empty PostgreSQL: one migrates, the others wait
 # for it and then find nothing to do (without this, all but one failed on duplicate keys).
 _MIGRATION_LOCK = 7_349_120_261_125
+
+
+class DatabaseUnreachable(Exception):
+    """The database could not be reached at start for as long as the process was to wait; the
+    message is one line for the operator (no password in it)."""
+
+
+async def migrate_when_reachable(engine: AsyncEngine, *, wait_s: float) -> None:
+    """`migrate`, retried with backoff while the database cannot be reached (a PostgreSQL that
+    is still starting, or restarting), one line each time; `DatabaseUnreachable` after `wait_s`.
+    """
+    deadline = time.monotonic() + wait_s
+    delay = 1.0
+    while True:
+        try:
+            await migrate(engine)
+            return
+        except Exception as err:
+            if not _unreachable(err):
+                raise
+            where, said = where_is(engine), _one_line(err)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DatabaseUnreachable(
+                    f"database unreachable at {where} ({said}); gave up after {wait_s:g} s "
+                    "(PUSHGRADE_DATABASE_WAIT_SECONDS)"
+                ) from None
+            pause = min(delay, left)
+            log.warning("database unreachable at %s, retrying in %.0f s (%s)", where, pause, said)
+            await asyncio.sleep(pause)
+            delay = min(delay * 2, 10.0)
+
+
+def where_is(engine: AsyncEngine) -> str:
+    """HOST:PORT of a server, or the file of a SQLite database: never the password."""
+    url = engine.url
+    if engine.dialect.name == "sqlite":
+        return str(url.database)
+    return f"{url.host or 'localhost'}:{url.port or 5432}"
+
+
+def _unreachable(err: BaseException) -> bool:
+    if isinstance(err, OSError | TimeoutError):
+        return True
+    if isinstance(err, exc.OperationalError | exc.InterfaceError):
+        return True
+    # asyncpg's "the database system is starting up" and its connection errors.
+    return type(err).__name__ in ("CannotConnectNowError", "ConnectionDoesNotExistError")
+
+
+def _one_line(err: BaseException) -> str:
+    text_ = str(getattr(err, "orig", None) or err) or type(err).__name__
+    return f"{type(err).__name__}: {text_}".splitlines()[0][:200]
 
 
 def _upgrade(connection: Connection, revision: str) -> None:

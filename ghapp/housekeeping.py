@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from typing import TYPE_CHECKING
 
 from ghapp import queue
@@ -21,21 +22,33 @@ HEARTBEAT_S = 10.0  # a worker silent for three of these is dead: its containers
 SWEEP_EVERY = 6  # heartbeats between sweeps (and one at start)
 
 
+def every(worker: Worker) -> float:
+    """How often a heartbeat is stored."""
+    return max(1.0, min(HEARTBEAT_S, worker.lease_s / 3))
+
+
+def stale_after(worker: Worker) -> float:
+    """How long without a heartbeat stored before the worker counts as not working."""
+    return every(worker) * 3
+
+
 async def heartbeats(worker: Worker, stop: asyncio.Event) -> None:
     """Heartbeats, and every few of them a sweep of the containers of dead workers."""
-    every = max(1.0, min(HEARTBEAT_S, worker.lease_s / 3))
     beats = 0
     try:
         while not stop.is_set():
             try:
                 await queue.heartbeat(worker.sessions, worker.name, slots=worker.slots)
+                worker.last_beat = time.monotonic()
                 if beats % SWEEP_EVERY == 0:
-                    await sweep(worker, within_s=every * 3)
-            except Exception:
-                log.exception("heartbeat or orphan sweep failed")
+                    await sweep(worker, within_s=every(worker) * 3)
+            except Exception as err:
+                log.warning(
+                    "heartbeat or orphan sweep failed: %s", f"{type(err).__name__}: {err}"[:300]
+                )
             beats += 1
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every)
+                await asyncio.wait_for(stop.wait(), every(worker))
     finally:
         with contextlib.suppress(Exception):
             await asyncio.shield(queue.gone(worker.sessions, worker.name))

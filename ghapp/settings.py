@@ -38,6 +38,8 @@ class Settings:
     reconcile_s: int = 300
     # On SIGTERM, how long running jobs may go on before they are handed back.
     grace_s: int = 30
+    # At start, how long to wait for an unreachable database before giving up (exit 2).
+    database_wait_s: int = 60
     # Who is served, what each may use, the ceilings: the operator's policy file, or the
     # single-teacher default (which also caps each installation's running jobs).
     tenancy: Tenancy = field(default_factory=single_teacher)
@@ -94,7 +96,7 @@ def from_env(
     if public_url and web and any(oauth.values()):
         _url("PUSHGRADE_PUBLIC_URL", public_url)
     return Settings(
-        app_id=_int("PUSHGRADE_APP_ID", app_id or "0"),
+        app_id=_int("PUSHGRADE_APP_ID", app_id) if app_id else 0,
         private_key=key or b"",
         webhook_secret=secret or "",
         github_api_url=get("PUSHGRADE_GITHUB_API_URL", "https://api.github.com").rstrip("/"),
@@ -120,6 +122,12 @@ def from_env(
         ),
         grace_s=_int(
             "PUSHGRADE_GRACE_SECONDS", get("PUSHGRADE_GRACE_SECONDS", "30"), low=0, high=86400
+        ),
+        database_wait_s=_int(
+            "PUSHGRADE_DATABASE_WAIT_SECONDS",
+            get("PUSHGRADE_DATABASE_WAIT_SECONDS", "60"),
+            low=0,
+            high=86400,
         ),
         tenancy=_tenancy(
             get("PUSHGRADE_POLICY_FILE"),

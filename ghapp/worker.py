@@ -22,6 +22,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -59,6 +60,7 @@ from ghapp.report import (
     render_report,
     render_superseded,
 )
+from ghapp.supervise import Loop, Supervisor
 from ghapp.tenancy import Tenants
 from ghapp.tenants import Tenancy, tenant_problems
 from ghapp.waiting import any_set
@@ -133,37 +135,60 @@ class Worker:
         )
         self.admission = Admission(sessions, self.configs, worker=self.name)
         self._wake = asyncio.Event()
+        self.supervisor: Supervisor | None = None
+        self.last_beat = time.monotonic()  # the last heartbeat the database took
 
     def wake(self) -> None:
         """New work was stored: look now instead of at the next poll."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop`; raises `WorkerFailed` when a loop it cannot do without keeps
+        failing (its orchestrator should then restart the process)."""
+        supervisor = self.supervisor = Supervisor(stop)
         loops = [
-            self._loop(stop, (JobState.RECEIVED,), self._intake) for _ in range(self.intake_slots)
+            Loop(f"intake-{i}", lambda: self._loop(stop, (JobState.RECEIVED,), self._intake))
+            for i in range(self.intake_slots)
         ]
         loops += [
-            self._loop(
-                stop,
-                (JobState.QUEUED, JobState.RUNNING),
-                self._grade,
-                one_per_repo=True,
-                per_installation=self.running_caps,
+            Loop(
+                f"grading-{i}",
+                lambda: self._loop(
+                    stop,
+                    (JobState.QUEUED, JobState.RUNNING),
+                    self._grade,
+                    one_per_repo=True,
+                    per_installation=self.running_caps,
+                ),
             )
-            for _ in range(self.slots)
+            for i in range(self.slots)
         ]
-        loops.append(self._reveals(stop))
-        loops.append(housekeeping.heartbeats(self, stop))
-        loops.append(warming.follow(self, stop, every_s=max(self.poll_s * 5, 1.0)))
+        loops.append(Loop("reveals", lambda: self._reveals(stop), essential=False))
+        loops.append(Loop("heartbeats", lambda: housekeeping.heartbeats(self, stop)))
+        every_s = max(self.poll_s * 5, 1.0)
+        loops.append(Loop("warming", lambda: warming.follow(self, stop, every_s=every_s), False))
         if self.reconciler is not None:
-            loops.append(self.reconciler.run(stop))
+            reconciler = self.reconciler
+            loops.append(Loop("reconciler", lambda: reconciler.run(stop), essential=False))
         # The publisher outlives the other loops: results of jobs that finish while we stop
         # still go out (for a few seconds; whatever is left waits in the outbox for any worker).
         publisher_stop = asyncio.Event()
-        publishing = asyncio.create_task(self.publisher.run(publisher_stop))
-        tasks = [asyncio.create_task(loop) for loop in loops]
+        publishing = asyncio.create_task(
+            Supervisor(publisher_stop).keep(
+                Loop("publisher", lambda: self.publisher.run(publisher_stop))
+            )
+        )
+        tasks = [asyncio.create_task(supervisor.keep(loop)) for loop in loops]
         try:
-            await asyncio.gather(*tasks)
+            everything = asyncio.gather(*tasks)
+            failing = asyncio.ensure_future(supervisor.failed.wait())
+            try:
+                await asyncio.wait([everything, failing], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                failing.cancel()
+            if supervisor.failure is not None:
+                raise WorkerFailed(supervisor.failure)
+            await everything
         finally:
             # Whatever stops us, every loop has finished (containers removed, sessions closed)
             # before we return and the caller disposes of the database engine.
@@ -174,6 +199,16 @@ class Worker:
                 await self.publisher.drain(timeout_s=DRAIN_S)
             publisher_stop.set()
             await asyncio.gather(publishing, return_exceptions=True)
+
+    def health(self) -> str | None:
+        """None while this worker works; else why not (for /healthz): a loop it cannot do
+        without keeps failing, or its heartbeat has not reached the database for a while."""
+        if self.supervisor is not None and self.supervisor.failure is not None:
+            return self.supervisor.failure
+        silent = time.monotonic() - self.last_beat
+        if silent > housekeeping.stale_after(self):
+            return f"no heartbeat has reached the database for {silent:.0f} s"
+        return None
 
     async def _loop(
         self, stop: asyncio.Event, states, handle, *, one_per_repo=False, per_installation=None
@@ -195,9 +230,17 @@ class Worker:
                 self._wake.clear()
                 await any_set(self._wake, stop, timeout=self.poll_s)
                 continue
-            await self._work(job, handle)
+            try:
+                await self._work(job, handle)
+            except Exception as err:
+                # Its bookkeeping failed too (the database went away): the job's lease lapses
+                # and a worker takes it again; this loop waits a moment and goes on.
+                log.error("job %s: %s; it is taken again once its lease lapses", job.id, _said(err))
+                await any_set(stop, timeout=self.poll_s)
 
     async def _work(self, job: Job, handle) -> None:
+        """Carry `job` through `handle`. Raises only when even its bookkeeping (a retry, the
+        end) cannot be stored: then its lease lapses and it is claimed again."""
         if job.attempts > MAX_ATTEMPTS:
             # Its workers died every time (killed, out of memory) before they could say why.
             await self._give_up(job, "every worker that took it stopped before finishing")
@@ -223,7 +266,8 @@ class Worker:
         except LeaseLost as err:
             log.warning("%s; its result is left to the worker that holds it", err)
         except Exception as err:
-            log.exception("job %s failed on attempt %d", job.id, job.attempts)
+            log.error("job %s failed on attempt %d: %s", job.id, job.attempts, _said(err))
+            log.debug("job %s's failure", job.id, exc_info=True)
             await self._retry_later(job, err)
         finally:
             renewer.cancel()
@@ -233,10 +277,20 @@ class Worker:
         or a teacher asked to cancel the job ("cancel")."""
         while True:
             await asyncio.sleep(min(self.lease_s / 3, self.poll_s * 2))
-            if not await queue.renew(self.sessions, job.id, worker=self.name, lease_s=self.lease_s):
+            try:
+                renewed = await queue.renew(
+                    self.sessions, job.id, worker=self.name, lease_s=self.lease_s
+                )
+                cancel = renewed and await queue.cancel_requested(self.sessions, job.id)
+            except Exception as err:
+                # The database is away: the work goes on; once it is back the lease is renewed,
+                # or found lost to a worker that took the job after it lapsed.
+                log.warning("job %s: renewing its lease failed: %s", job.id, _said(err))
+                continue
+            if not renewed:
                 work.cancel()
                 return "lost"
-            if await queue.cancel_requested(self.sessions, job.id):
+            if cancel:
                 work.cancel()
                 return "cancel"
 
@@ -596,6 +650,15 @@ class Worker:
 
 
 _ENGINE_TROUBLE = frozenset({ErrorKind.DOCKER_UNAVAILABLE, ErrorKind.SANDBOX_FAILED})
+
+
+class WorkerFailed(Exception):
+    """A loop this worker cannot do without keeps failing: the process should exit non-zero."""
+
+
+def _said(err: BaseException) -> str:
+    """An error in one line, for the log."""
+    return f"{type(err).__name__}: {err}".splitlines()[0][:300]
 
 
 class EngineTrouble(Exception):

@@ -190,6 +190,7 @@ def _cmd_try(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
 
+    from ghapp.db import DatabaseUnreachable
     from ghapp.settings import SettingsError, from_env
     from pushgrade.serve import serve_forever
 
@@ -198,24 +199,39 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except SettingsError as err:
         print(f"pushgrade: {err}", file=sys.stderr)
         return EXIT_USAGE
-    asyncio.run(serve_forever(settings, serve_web=args.serve_web, run_worker=args.run_worker))
-    return 0
+    try:
+        return asyncio.run(
+            serve_forever(settings, serve_web=args.serve_web, run_worker=args.run_worker)
+        )
+    except DatabaseUnreachable as err:
+        print(f"pushgrade: {err}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
     import asyncio
-    import os
 
-    from ghapp.db import DEFAULT_URL, make_engine, migrate
+    from ghapp.db import DatabaseUnreachable, make_engine, migrate_when_reachable
+    from ghapp.settings import SettingsError, from_env
+
+    try:
+        settings = from_env(web=False, worker=False)  # the database's settings only
+    except SettingsError as err:
+        print(f"pushgrade: {err}", file=sys.stderr)
+        return EXIT_USAGE
 
     async def run() -> None:
-        engine = make_engine(os.environ.get("PUSHGRADE_DATABASE_URL", "").strip() or DEFAULT_URL)
+        engine = make_engine(settings.database_url)
         try:
-            await migrate(engine)
+            await migrate_when_reachable(engine, wait_s=settings.database_wait_s)
         finally:
             await engine.dispose()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except DatabaseUnreachable as err:
+        print(f"pushgrade: {err}", file=sys.stderr)
+        return EXIT_USAGE
     print("pushgrade: the database schema is up to date")
     return 0
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ import aiohttp
 from aiohttp import web
 
 from ghapp.budget import Limits
-from ghapp.db import make_engine, migrate, sessionmaker
+from ghapp.db import make_engine, migrate_when_reachable, sessionmaker
 from ghapp.github import GitHubApp
 from ghapp.settings import Settings
 from ghapp.tenancy import Tenants
@@ -33,6 +34,7 @@ class Running:
     worker: Worker | None
     sessions: object
     stop: asyncio.Event
+    worker_task: asyncio.Task | None = None  # ends early only when the worker cannot work
 
 
 @contextlib.asynccontextmanager
@@ -50,7 +52,11 @@ async def running(
     """Start pushgrade; on leaving, stop claiming, give running jobs `grace_s` to finish, then
     cancel them (their leases lapse and another worker takes them over)."""
     engine = make_engine(settings.database_url)
-    await migrate(engine)
+    try:
+        await migrate_when_reachable(engine, wait_s=settings.database_wait_s)
+    except BaseException:
+        await engine.dispose()
+        raise
     sessions = sessionmaker(engine)
     stop = asyncio.Event()
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
@@ -86,6 +92,7 @@ async def running(
                 app_id=settings.app_id or None,
                 on_new_work=worker.wake if worker else (lambda: None),
                 docker_ping=(lambda: worker.sandbox.client.ping()) if worker else None,
+                worker_health=worker.health if worker else None,
                 dashboard=_dashboard(settings, sessions, github, http, worker),
             )
             site_runner = web.AppRunner(make_app(state), access_log=None)
@@ -99,13 +106,13 @@ async def running(
                     worker.public_url = url
                 if state.dashboard is not None:
                     state.dashboard.settings.public_url = url
-        yield Running(url=url, worker=worker, sessions=sessions, stop=stop)
+        yield Running(url=url, worker=worker, sessions=sessions, stop=stop, worker_task=worker_task)
     finally:
         stop.set()
         if worker_task is not None:
             await asyncio.wait({worker_task}, timeout=grace_s)
             worker_task.cancel()
-            await asyncio.gather(worker_task, return_exceptions=True)
+            await asyncio.gather(worker_task, return_exceptions=True)  # its failure is told
         if site_runner is not None:
             await site_runner.cleanup()
         await http.close()
@@ -134,7 +141,9 @@ def _dashboard(
     )
 
 
-async def serve_forever(settings: Settings, *, serve_web: bool, run_worker: bool) -> None:
+async def serve_forever(settings: Settings, *, serve_web: bool, run_worker: bool) -> int:
+    """Serve until SIGINT or SIGTERM (0), or until the worker cannot work (1: its orchestrator
+    restarts the process)."""
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -150,4 +159,12 @@ async def serve_forever(settings: Settings, *, serve_web: bool, run_worker: bool
             f"pushgrade: {' + '.join(parts)} running" + (f" on {app.url}" if app.url else ""),
             flush=True,
         )
-        await done.wait()
+        waits: set[asyncio.Future] = {asyncio.ensure_future(done.wait())}
+        if app.worker_task is not None:
+            waits.add(app.worker_task)
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        task = app.worker_task
+        if task is not None and task.done() and not task.cancelled() and task.exception():
+            print(f"pushgrade: the worker stopped: {task.exception()}", file=sys.stderr)
+            return 1
+    return 0

@@ -44,6 +44,8 @@ class WebState:
     app_id: int | None
     on_new_work: Callable[[], None] = lambda: None
     docker_ping: Callable[[], object] | None = None
+    # The worker in this process, if any: None while it works, else why it does not.
+    worker_health: Callable[[], str | None] | None = None
     dashboard: Dashboard | None = None  # None: the dashboard is off (no OAuth client set)
 
 
@@ -153,6 +155,8 @@ async def healthz(request: web.Request) -> web.Response:
             checks["docker"] = "ok"
         except Exception as err:
             checks["docker"] = f"unreachable: {type(err).__name__}"
+    if state.worker_health is not None:
+        checks["worker"] = state.worker_health() or "ok"
     healthy = all(value == "ok" for value in checks.values())
     return web.json_response(checks, status=200 if healthy else 503)
 

@@ -194,7 +194,7 @@ def test_serve_with_the_docker_socket_becomes_healthy(docker_client, image, pem,
     container = _serve(docker_client, image, pem, containers, socket_group=True)
     status = _wait_for_health(container, "healthy")
     assert status == "healthy", container.logs()[-2000:]
-    assert _healthz_inside(container) == {"database": "ok", "docker": "ok"}
+    assert _healthz_inside(container) == {"database": "ok", "docker": "ok", "worker": "ok"}
     # SQLite, the default, lives in the image user's working folder.
     code, listing = container.exec_run(["ls", "/var/lib/pushgrade"])
     assert code == 0 and b"pushgrade.sqlite3" in listing

@@ -1,0 +1,108 @@
+"""When the database is not there: a process that starts before it says so in one line and
+retries, then works once it answers, or exits 2 after PUSHGRADE_DATABASE_WAIT_SECONDS — never
+~130 lines of traceback, never a password. Real processes; PostgreSQL is reached through a
+proxy on loopback that the test opens late, as a server still starting would."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.integration.processes import CLI, environment, free_port
+
+
+class Proxy:
+    """TCP on loopback to a real server: closed until `open()`, and `close()` drops every
+    connection, as a database that goes away does."""
+
+    def __init__(self, port: int, target: tuple[str, int]) -> None:
+        self.port, self.target = port, target
+        self.server: asyncio.Server | None = None
+        self.pipes: set[asyncio.Task] = set()
+
+    async def open(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        for pipe in list(self.pipes):
+            pipe.cancel()
+        await asyncio.gather(*self.pipes, return_exceptions=True)
+
+    async def _serve(self, reader, writer) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+
+        async def pump(source, sink) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                sink.close()
+
+        for pipe in (pump(reader, up_writer), pump(up_reader, writer)):
+            task = asyncio.ensure_future(pipe)
+            self.pipes.add(task)
+            task.add_done_callback(self.pipes.discard)
+
+
+async def pushgrade(command: str, env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        CLI, command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+
+
+async def test_a_worker_without_its_database_says_so_in_one_line_and_exits_2(sim, tmp_path):
+    port = free_port()  # nothing listens there
+    url = f"postgresql+asyncpg://pushgrade:pw-not-to-be-shown@127.0.0.1:{port}/pushgrade"
+    env = environment(
+        sim, tmp_path, free_port(), database_url=url, PUSHGRADE_DATABASE_WAIT_SECONDS="3"
+    )
+    started = time.monotonic()
+    process = await pushgrade("worker", env)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    said = (out + err).decode()
+    assert process.returncode == 2, said
+    assert time.monotonic() - started < 30
+    assert "Traceback" not in said and "pw-not-to-be-shown" not in said
+    lines = err.decode().strip().splitlines()
+    assert lines[-1].startswith(f"pushgrade: database unreachable at 127.0.0.1:{port} (")
+    assert "gave up after 3 s (PUSHGRADE_DATABASE_WAIT_SECONDS)" in lines[-1]
+    retries = [line for line in lines if "retrying in" in line]
+    assert retries and all(
+        f"database unreachable at 127.0.0.1:{port}, retrying" in r for r in retries
+    )
+
+
+async def test_a_database_that_comes_up_late_is_waited_for(db_url, sim, tmp_path):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a server that starts late: PostgreSQL")
+    real = make_url(db_url)
+    proxy = Proxy(free_port(), (real.host, real.port))
+    late = real.set(port=proxy.port).render_as_string(hide_password=False)
+    env = environment(sim, tmp_path, free_port(), database_url=late)
+    process = await pushgrade("migrate", env)
+    try:
+        await asyncio.sleep(3)  # it retries meanwhile
+        assert process.returncode is None
+        await proxy.open()
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await proxy.close()
+    assert process.returncode == 0, (out + err).decode()
+    assert f"database unreachable at 127.0.0.1:{proxy.port}, retrying" in err.decode()
+    assert "the database schema is up to date" in out.decode()
