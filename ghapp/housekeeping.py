@@ -43,9 +43,8 @@ async def heartbeats(worker: Worker, stop: asyncio.Event) -> None:
                 if beats % SWEEP_EVERY == 0:
                     await sweep(worker, within_s=every(worker) * 3)
             except Exception as err:
-                log.warning(
-                    "heartbeat or orphan sweep failed: %s", f"{type(err).__name__}: {err}"[:300]
-                )
+                said = f"{type(err).__name__}: {err}".splitlines()[0][:300]
+                log.warning("heartbeat or orphan sweep failed: %s", said)
             beats += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every(worker))

@@ -12,7 +12,6 @@ it: a push sent on time while pushgrade was down is on time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from ghapp import events, metrics, queue
 from ghapp.github import GitHubApp, parse_moment
 from ghapp.models import Delivery, utcnow
+from ghapp.waiting import any_set
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +48,22 @@ class Reconciler:
         self.every_s = every_s
         self.lookback = lookback
         self.on_new_work = on_new_work
+        self._poked = asyncio.Event()
+
+    def poke(self) -> None:
+        """Look now, not at the next period: the database is back after an outage, during which
+        the deliveries GitHub sent were answered 500 (and GitHub does not send them again)."""
+        self._poked.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            self._poked.clear()
             try:
                 await self.once()
-            except Exception:
-                log.exception("reconciling webhook deliveries failed; trying again later")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.every_s)
+            except Exception as err:
+                said = f"{type(err).__name__}: {err}".splitlines()[0][:300]
+                log.error("reconciling webhook deliveries failed (%s); trying again later", said)
+            await any_set(stop, self._poked, timeout=self.every_s)
 
     async def once(self) -> int:
         """One pass: the number of deliveries recovered."""

@@ -137,10 +137,26 @@ class Worker:
         self._wake = asyncio.Event()
         self.supervisor: Supervisor | None = None
         self.last_beat = time.monotonic()  # the last heartbeat the database took
+        self._database_away_since: float | None = None
 
     def wake(self) -> None:
         """New work was stored: look now instead of at the next poll."""
         self._wake.set()
+
+    def _database_answers(self, answered: bool) -> None:
+        """What a claim found of the database. The first answer after it was away: the
+        deliveries refused meanwhile are looked for now (GitHub sends none of them again), and
+        the queue at once."""
+        if not answered:
+            self._database_away_since = self._database_away_since or time.monotonic()
+            return
+        if self._database_away_since is None:
+            return
+        away, self._database_away_since = time.monotonic() - self._database_away_since, None
+        log.warning("the database answers again after %.0f s", away)
+        if self.reconciler is not None:
+            self.reconciler.poke()
+        self.wake()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop`; raises `WorkerFailed` when a loop it cannot do without keeps
@@ -223,9 +239,14 @@ class Worker:
                     one_per_repo=one_per_repo,
                     per_installation=per_installation,
                 )
-            except Exception:
-                log.exception("claiming a job failed")
-                job = None
+            except Exception as err:
+                # One line an outage, not one a loop and a poll.
+                first = self._database_away_since is None
+                (log.error if first else log.debug)("claiming a job failed: %s", _said(err))
+                self._database_answers(False)
+                await any_set(stop, timeout=self.poll_s)
+                continue
+            self._database_answers(True)
             if job is None:
                 self._wake.clear()
                 await any_set(self._wake, stop, timeout=self.poll_s)

@@ -12,7 +12,11 @@ import time
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.integration.processes import CLI, environment, free_port
+from ghapp.models import Job, JobState
+from tests.conftest import BUSYBOX
+from tests.integration.e2e import ORG, new_repo
+from tests.integration.processes import CLI, Cluster, environment, free_port, rows
+from tests.integration.test_faults import completed
 
 
 class Proxy:
@@ -106,3 +110,55 @@ async def test_a_database_that_comes_up_late_is_waited_for(db_url, sim, tmp_path
     assert process.returncode == 0, (out + err).decode()
     assert f"database unreachable at 127.0.0.1:{proxy.port}, retrying" in err.decode()
     assert "the database schema is up to date" in out.decode()
+
+
+GRADER = f'FROM {BUSYBOX}\nCMD ["sh", "-c", "echo 1..1; echo ok 1 - graded"]\n'
+
+
+@pytest.mark.docker
+async def test_postgresql_away_mid_burst_every_push_is_graded_once(
+    db_url, sim, tmp_path, build_image
+):
+    """`pushgrade web` and two `pushgrade worker` on PostgreSQL; 30 pushes, and the database
+    gone for 8 s in the middle (every connection dropped, none accepted). The deliveries sent
+    meanwhile are answered 500 and recovered from GitHub's delivery log once it is back; every
+    push is graded once, with one check run; no process is left alive without working."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL going away")
+    image = build_image(GRADER)
+    real = make_url(db_url)
+    proxy = Proxy(free_port(), (real.host, real.port))
+    await proxy.open()
+    url = real.set(port=proxy.port).render_as_string(hide_password=False)
+    names = [f"hw1-burst{i:02d}" for i in range(30)]
+    for name in names:
+        new_repo(sim, name, image)
+    pushed: dict[str, str] = {}
+    cluster = Cluster(sim, tmp_path, database_url=url, PUSHGRADE_RECONCILE_SECONDS=300)
+    try:
+        await cluster.web()
+        await cluster.worker()
+        await cluster.worker()
+        for name in names[:10]:
+            pushed[name] = await sim.push(ORG, name, {"main.sh": "true\n"})
+        await proxy.close()  # the database goes away mid-burst
+        for name in names[10:20]:
+            pushed[name] = await sim.push(ORG, name, {"main.sh": "true\n"})
+        refused = [d for d in sim.deliveries if not d.ok]
+        await asyncio.sleep(8)
+        await proxy.open()
+        for name in names[20:]:
+            pushed[name] = await sim.push(ORG, name, {"main.sh": "true\n"})
+        for name, sha in pushed.items():
+            await completed(sim, name, sha, cluster, timeout=120)
+        assert all(p.returncode is None for p in cluster.processes), cluster.logs()
+    finally:
+        await cluster.close()
+        await proxy.close()
+    assert len(refused) >= 10 and {d.status_code for d in refused} == {500}
+    for name, sha in pushed.items():
+        [run] = sim.check_runs(ORG, name, sha)  # one check run per commit
+        assert run["conclusion"] == "success", (name, run["output"])
+    jobs = await rows(db_url, Job)
+    assert sorted(j.repo for j in jobs) == sorted(names)  # each push once
+    assert {j.state for j in jobs} == {JobState.DONE}
