@@ -18,6 +18,9 @@ from tests.integration.e2e import ORG, new_repo
 from tests.integration.processes import CLI, Cluster, environment, free_port, rows
 from tests.integration.test_faults import completed
 
+# A server that starts late or goes away: PostgreSQL (SQLite is a file, always there).
+ONLY_POSTGRESQL = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+
 
 class Proxy:
     """TCP on loopback to a real server: closed until `open()`, and `close()` drops every
@@ -90,9 +93,8 @@ async def test_a_worker_without_its_database_says_so_in_one_line_and_exits_2(sim
     )
 
 
+@ONLY_POSTGRESQL
 async def test_a_database_that_comes_up_late_is_waited_for(db_url, sim, tmp_path):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("a server that starts late: PostgreSQL")
     real = make_url(db_url)
     proxy = Proxy(free_port(), (real.host, real.port))
     late = real.set(port=proxy.port).render_as_string(hide_password=False)
@@ -116,6 +118,7 @@ GRADER = f'FROM {BUSYBOX}\nCMD ["sh", "-c", "echo 1..1; echo ok 1 - graded"]\n'
 
 
 @pytest.mark.docker
+@ONLY_POSTGRESQL
 async def test_postgresql_away_mid_burst_every_push_is_graded_once(
     db_url, sim, tmp_path, build_image
 ):
@@ -123,8 +126,6 @@ async def test_postgresql_away_mid_burst_every_push_is_graded_once(
     gone for 8 s in the middle (every connection dropped, none accepted). The deliveries sent
     meanwhile are answered 500 and recovered from GitHub's delivery log once it is back; every
     push is graded once, with one check run; no process is left alive without working."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL going away")
     image = build_image(GRADER)
     real = make_url(db_url)
     proxy = Proxy(free_port(), (real.host, real.port))
