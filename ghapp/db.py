@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from ghapp.oneline import said
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -115,15 +117,15 @@ async def migrate_when_reachable(engine: AsyncEngine, *, wait_s: float) -> None:
         except Exception as err:
             if not _unreachable(err):
                 raise
-            where, said = where_is(engine), _one_line(err)
+            where, what = where_is(engine), said(err)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise DatabaseUnreachable(
-                    f"database unreachable at {where} ({said}); gave up after {wait_s:g} s "
+                    f"database unreachable at {where} ({what}); gave up after {wait_s:g} s "
                     "(PUSHGRADE_DATABASE_WAIT_SECONDS)"
                 ) from None
             pause = min(delay, left)
-            log.warning("database unreachable at %s, retrying in %.0f s (%s)", where, pause, said)
+            log.warning("database unreachable at %s, retrying in %.0f s (%s)", where, pause, what)
             await asyncio.sleep(pause)
             delay = min(delay * 2, 10.0)
 
@@ -143,11 +145,6 @@ def _unreachable(err: BaseException) -> bool:
         return True
     # asyncpg's "the database system is starting up" and its connection errors.
     return type(err).__name__ in ("CannotConnectNowError", "ConnectionDoesNotExistError")
-
-
-def _one_line(err: BaseException) -> str:
-    text_ = str(getattr(err, "orig", None) or err) or type(err).__name__
-    return f"{type(err).__name__}: {text_}".splitlines()[0][:200]
 
 
 def _upgrade(connection: Connection, revision: str) -> None:

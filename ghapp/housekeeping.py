@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ghapp import queue
+from ghapp.oneline import said
 
 if TYPE_CHECKING:
     from ghapp.worker import Worker
@@ -43,8 +44,7 @@ async def heartbeats(worker: Worker, stop: asyncio.Event) -> None:
                 if beats % SWEEP_EVERY == 0:
                     await sweep(worker, within_s=every(worker) * 3)
             except Exception as err:
-                said = f"{type(err).__name__}: {err}".splitlines()[0][:300]
-                log.warning("heartbeat or orphan sweep failed: %s", said)
+                log.warning("heartbeat or orphan sweep failed: %s", said(err))
             beats += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every(worker))

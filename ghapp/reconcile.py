@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from ghapp import events, metrics, queue
 from ghapp.github import GitHubApp, parse_moment
 from ghapp.models import Delivery, utcnow
+from ghapp.oneline import said
 from ghapp.waiting import any_set
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,9 @@ class Reconciler:
             try:
                 await self.once()
             except Exception as err:
-                said = f"{type(err).__name__}: {err}".splitlines()[0][:300]
-                log.error("reconciling webhook deliveries failed (%s); trying again later", said)
+                log.error(
+                    "reconciling webhook deliveries failed (%s); trying again later", said(err)
+                )
             await any_set(stop, self._poked, timeout=self.every_s)
 
     async def once(self) -> int:

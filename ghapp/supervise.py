@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from ghapp.oneline import said
 from ghapp.waiting import any_set
 
 log = logging.getLogger(__name__)
@@ -63,16 +64,16 @@ class Supervisor:
                 # A loop that ran a good while before failing starts its backoff afresh.
                 in_a_row = in_a_row + 1 if now - started < BACKOFF_MAX_S else 1
                 self.restarts[loop.name] = self.restarts.get(loop.name, 0) + 1
-                said = f"{type(err).__name__}: {err}".splitlines()[0][:300]
+                what = said(err)
                 if loop.essential and cannot_run(crashes, now):
                     self.failure = (
                         f"the {loop.name} loop failed {CRASHES} times in "
-                        f"{now - crashes[-CRASHES]:.0f} s (last: {said})"
+                        f"{now - crashes[-CRASHES]:.0f} s (last: {what})"
                     )
                     log.error("this worker cannot work: %s; stopping it", self.failure)
                     self.failed.set()
                     return
                 delay = backoff(in_a_row)
-                log.error("the %s loop failed (%s); restarting it in %g s", loop.name, said, delay)
+                log.error("the %s loop failed (%s); restarting it in %g s", loop.name, what, delay)
                 log.debug("the %s loop's failure", loop.name, exc_info=True)
                 await any_set(self.stop, timeout=delay)

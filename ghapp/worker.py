@@ -47,6 +47,7 @@ from ghapp.events import RERUN_ACTION
 from ghapp.github import DownloadTooLarge, GitHubApp, InstallationClient
 from ghapp.graders import Graders
 from ghapp.models import Job, JobState, OutboxWrite, Submission, utcnow
+from ghapp.oneline import said
 from ghapp.queue import LeaseLost
 from ghapp.reconcile import Reconciler
 from ghapp.report import (
@@ -242,7 +243,7 @@ class Worker:
             except Exception as err:
                 # One line an outage, not one a loop and a poll.
                 first = self._database_away_since is None
-                (log.error if first else log.debug)("claiming a job failed: %s", _said(err))
+                (log.error if first else log.debug)("claiming a job failed: %s", said(err))
                 self._database_answers(False)
                 await any_set(stop, timeout=self.poll_s)
                 continue
@@ -256,7 +257,7 @@ class Worker:
             except Exception as err:
                 # Its bookkeeping failed too (the database went away): the job's lease lapses
                 # and a worker takes it again; this loop waits a moment and goes on.
-                log.error("job %s: %s; it is taken again once its lease lapses", job.id, _said(err))
+                log.error("job %s: %s; it is taken again once its lease lapses", job.id, said(err))
                 await any_set(stop, timeout=self.poll_s)
 
     async def _work(self, job: Job, handle) -> None:
@@ -287,7 +288,7 @@ class Worker:
         except LeaseLost as err:
             log.warning("%s; its result is left to the worker that holds it", err)
         except Exception as err:
-            log.error("job %s failed on attempt %d: %s", job.id, job.attempts, _said(err))
+            log.error("job %s failed on attempt %d: %s", job.id, job.attempts, said(err))
             log.debug("job %s's failure", job.id, exc_info=True)
             await self._retry_later(job, err)
         finally:
@@ -306,7 +307,7 @@ class Worker:
             except Exception as err:
                 # The database is away: the work goes on; once it is back the lease is renewed,
                 # or found lost to a worker that took the job after it lapsed.
-                log.warning("job %s: renewing its lease failed: %s", job.id, _said(err))
+                log.warning("job %s: renewing its lease failed: %s", job.id, said(err))
                 continue
             if not renewed:
                 work.cancel()
@@ -675,11 +676,6 @@ _ENGINE_TROUBLE = frozenset({ErrorKind.DOCKER_UNAVAILABLE, ErrorKind.SANDBOX_FAI
 
 class WorkerFailed(Exception):
     """A loop this worker cannot do without keeps failing: the process should exit non-zero."""
-
-
-def _said(err: BaseException) -> str:
-    """An error in one line, for the log."""
-    return f"{type(err).__name__}: {err}".splitlines()[0][:300]
 
 
 class EngineTrouble(Exception):
