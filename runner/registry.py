@@ -215,12 +215,10 @@ def from_helper(helper: str, host: str) -> Credentials | None:
     return Credentials(username, secret)
 
 
-def _from_registry(ref: ImageRef, reference: str, image) -> bool:
-    """Whether the engine got this image under this name from a registry (it keeps a digest for
-    each repository an image was pulled from or pushed to)."""
-    return ref.digest is not None or (
-        digest_for(reference, image.attrs.get("RepoDigests") or []) is not None
-    )
+def _from_registry(reference: str, image) -> bool:
+    """Whether the engine got this image under this name from a registry: a digest reference,
+    or a RepoDigest for its repository (one for each it was pulled from or pushed to)."""
+    return digest_for(reference, image.attrs.get("RepoDigests") or []) is not None
 
 
 class PullProblem(StrEnum):
@@ -421,7 +419,7 @@ class ImageStore:
             if local is None:
                 raise docker.errors.ImageNotFound(f"No such image: {reference}")
             return local
-        if local is not None and not _from_registry(ref, reference, local):
+        if local is not None and not _from_registry(reference, local):
             return local  # built, loaded or tagged on this engine: no registry to ask
         tenant = auth.tenant if auth is not None else ""
         arrived, arrived_at = time.monotonic(), time.time()
