@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ghapp.db import DEFAULT_URL
-from ghapp.tenants import PolicyError, Tenancy, read_policy, single_teacher
+from ghapp.tenants import PolicyError, Tenancy, is_login, read_policy, single_teacher
 
 
 class SettingsError(Exception):
@@ -148,9 +148,6 @@ _DASHBOARD = (
 )
 
 
-_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
-
-
 def _tenancy(policy_file: str | None, accounts: str | None, running: str | None) -> Tenancy:
     """The operator's policy file (PUSHGRADE_POLICY_FILE), or the single-teacher default: the
     accounts PUSHGRADE_ACCOUNTS lists (else the first installation's), each with at most
@@ -172,7 +169,7 @@ def _tenancy(policy_file: str | None, accounts: str | None, running: str | None)
             raise SettingsError(f"PUSHGRADE_POLICY_FILE: {err}") from None
     logins = tuple(a for a in re.split(r"[,\s]+", accounts or "") if a)
     for login in logins:
-        if not _LOGIN.match(login):
+        if not is_login(login):
             raise SettingsError(f"PUSHGRADE_ACCOUNTS: {login!r} is not a GitHub account login")
     # One account served has no other to starve: its jobs may take every slot.
     cap = (

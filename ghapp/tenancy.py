@@ -51,7 +51,7 @@ class Tenants:
     async def serves(self, account: str, installation_id: int | None = None) -> bool:
         """Whether pushes of `account` are graded. The first refusal of each account is logged
         once, for the operator."""
-        served = self.tenancy.serves(account)
+        served, first = self.tenancy.serves(account), None
         if served is None:
             first = await self.first_account()
             served = first is None or first.lower() == account.lower()
@@ -64,7 +64,7 @@ class Tenants:
                 + (
                     ", ".join(sorted(self.tenancy.accounts))
                     if self.tenancy.accounts
-                    else f"{await self.first_account()} (the first installation)"
+                    else f"{first} (the first installation)"
                 )
                 + " (PUSHGRADE_POLICY_FILE or PUSHGRADE_ACCOUNTS to serve more)"
             )

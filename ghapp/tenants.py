@@ -50,6 +50,13 @@ from runner.spec import MiB, format_size
 
 GiB = 1024 * MiB
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+
+
+def is_login(value: object) -> bool:
+    """Whether `value` is spelled as a GitHub account's login (an org's or a user's)."""
+    return isinstance(value, str) and _LOGIN.match(value) is not None
+
+
 _HELPER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _HOST = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?$")
@@ -76,7 +83,7 @@ def _logins(value: Any) -> Any:
     if not isinstance(items, list | tuple) or not items:
         raise ValueError("expected account logins (orgs or users), one or a list")
     for item in items:
-        if not isinstance(item, str) or not _LOGIN.match(item):
+        if not is_login(item):
             raise ValueError(f"{item!r} is not a GitHub account login")
     return tuple(items)
 
@@ -209,7 +216,7 @@ class OperatorPolicy(BaseModel):
             raise ValueError("list the accounts served, by login, each with its settings ({})")
         seen: set[str] = set()
         for login in value:
-            if not isinstance(login, str) or not _LOGIN.match(login):
+            if not is_login(login):
                 raise ValueError(f"{login!r} is not a GitHub account login")
             if login.lower() in seen:  # logins are case-insensitive: which entry would hold?
                 raise ValueError(f"{login!r} is listed twice (logins ignore case)")
@@ -424,6 +431,11 @@ def tenant_problems(
             )
         )
     return problems
+
+
+def in_one_line(problems: list[tuple[str, str]]) -> str:
+    """`tenant_problems` as one line: each field and what is wrong with it."""
+    return "; ".join(f"{field}: {message}" for field, message in problems)
 
 
 def _seconds(value: float) -> str:

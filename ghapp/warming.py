@@ -36,7 +36,7 @@ from ghapp.db import write_session
 from ghapp.github import InstallationClient
 from ghapp.models import Job, JobState, WarmRequest, utcnow
 from ghapp.report import Conclusion, render_notice
-from ghapp.tenants import tenant_problems
+from ghapp.tenants import in_one_line, tenant_problems
 from runner.registry import PullError
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ async def warm(
         rules = worker.tenants.rules(owner)
         refused = tenant_problems(config, rules, owner=owner)
         if refused:
-            return Readiness(name, None, "; ".join(f"{f}: {m}" for f, m in refused))
+            return Readiness(name, None, in_one_line(refused))
         try:
             auth = await worker.tenants.pull_auth(rules, config.image)
             await asyncio.to_thread(worker.sandbox.images.get, config.image, auth=auth)

@@ -63,7 +63,7 @@ from ghapp.report import (
 )
 from ghapp.supervise import Loop, Supervisor
 from ghapp.tenancy import Tenants
-from ghapp.tenants import Tenancy, tenant_problems
+from ghapp.tenants import Tenancy, in_one_line, tenant_problems
 from ghapp.waiting import any_set
 from runner.grade import grade_async
 from runner.outcome import ErrorKind, Outcome
@@ -585,8 +585,7 @@ class Worker:
         rules = self.tenants.rules(job.owner)
         refused = tenant_problems(config, rules, owner=job.owner)
         if refused:  # the policy changed since intake: nothing runs that it no longer allows
-            reason = "; ".join(f"{field}: {message}" for field, message in refused)
-            return Outcome.errored(ErrorKind.OVER_LIMITS, reason), None
+            return Outcome.errored(ErrorKind.OVER_LIMITS, in_one_line(refused)), None
         if config.grader is not None:
             built = await self.graders.image_for(gh, job.owner, config.grader)
             if built.tag is None:
