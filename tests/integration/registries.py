@@ -106,3 +106,11 @@ def push(docker_client, registry: Registry, local: str, target: str) -> None:
 def forget(docker_client, reference: str) -> None:
     with contextlib.suppress(docker.errors.ImageNotFound):
         docker_client.images.remove(reference)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    """A private registry for the test module (its tests share it)."""
+    reg = start_registry(tmp_path_factory.mktemp("registry"))
+    yield reg
+    reg.stop()

@@ -183,13 +183,6 @@ def test_engine_answers_are_classified(status, message, problem):
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-    reg = start_registry(tmp_path_factory.mktemp("registry"))
-    yield reg
-    reg.stop()
-
-
-@pytest.fixture(scope="module")
 def grader_image(docker_client, build_image):
     """A small grader: passes, and says so."""
     return build_image(

@@ -20,7 +20,7 @@ from ghsim import GitHubSimulator
 from pushgrade.demo import simulator_settings
 from pushgrade.serve import running
 from tests.conftest import BUSYBOX
-from tests.integration.registries import USER, push, start_registry
+from tests.integration.registries import USER, push
 
 pytestmark = pytest.mark.docker
 
@@ -37,13 +37,6 @@ GRADER = (
 # The attacker's solution: read the hidden tests, print them into the visible log.
 STEAL = {"solution.sh": "cat /grader/hidden_tests.txt\n"}
 UNSETTLED = (JobState.RECEIVED, JobState.QUEUED, JobState.RUNNING)
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-    reg = start_registry(tmp_path_factory.mktemp("tenancy-registry"))
-    yield reg
-    reg.stop()
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +124,16 @@ async def job_of(app, repo: str) -> Job:
     return (await jobs_of(app, repo))[0]
 
 
+async def refused(sim, app, repo: str, config: str, files: dict[str, str] = STEAL):
+    """uni-b pushes `config` and `files` to a repo of its own: the check run is action_required
+    and holds nothing of uni-a's. The check run and the job."""
+    sha = await pushed(sim, ATTACKER, repo, config, files)
+    run = await completed(sim, ATTACKER, repo, sha)
+    assert run["conclusion"] == "action_required", (config, run)
+    assert_nothing_of_the_victim(sim, ATTACKER, repo)
+    return run, await job_of(app, repo)
+
+
 def assert_nothing_of_the_victim(sim, org: str, repo: str) -> None:
     for run in sim.check_runs(org, repo):
         assert SECRET not in str(run), run
@@ -147,11 +150,7 @@ async def test_another_tenants_private_image_is_refused_and_its_tests_stay_unrea
         own = await pushed(sim, VICTIM, "hw1-alice", repo_file(victim_image))
         assert SECRET in shown(await completed(sim, VICTIM, "hw1-alice", own))
         # uni-b names uni-a's image in its own repo file.
-        sha = await pushed(sim, ATTACKER, "hw1-mallory", repo_file(victim_image))
-        run = await completed(sim, ATTACKER, "hw1-mallory", sha)
-        assert run["conclusion"] == "action_required"
-        assert_nothing_of_the_victim(sim, ATTACKER, "hw1-mallory")
-        job = await job_of(app, "hw1-mallory")
+        run, job = await refused(sim, app, "hw1-mallory", repo_file(victim_image))
         assert "image:" in job.note and "not one this deployment lets uni-b use" in job.note
         assert registry.password not in job.note + str(run)
 
@@ -165,11 +164,7 @@ async def test_a_cached_image_is_not_served_to_a_tenant_that_cannot_pull_it(
     async with deployment(sim, tmp_path, sandbox, text) as app:
         own = await pushed(sim, VICTIM, "hw1-alice", repo_file(victim_image))
         assert (await completed(sim, VICTIM, "hw1-alice", own))["conclusion"] == "success"
-        sha = await pushed(sim, ATTACKER, "hw1-mallory", repo_file(victim_image))
-        run = await completed(sim, ATTACKER, "hw1-mallory", sha)
-        assert run["conclusion"] == "action_required"
-        assert_nothing_of_the_victim(sim, ATTACKER, "hw1-mallory")
-        job = await job_of(app, "hw1-mallory")
+        _, job = await refused(sim, app, "hw1-mallory", repo_file(victim_image))
         assert "unauthorized" in job.note and "no login" in job.note
 
 
@@ -268,10 +263,7 @@ async def test_built_graders_and_image_ids_cannot_be_named(
             "hw1-sha": f"sha256:{image_id}",
         }
         for repo, image in attempts.items():
-            sha = await pushed(sim, ATTACKER, repo, repo_file(image))
-            run = await completed(sim, ATTACKER, repo, sha)
-            assert run["conclusion"] == "action_required", (image, run)
-            assert_nothing_of_the_victim(sim, ATTACKER, repo)
+            await refused(sim, app, repo, repo_file(image))
         async with app.sessions() as session:
             graded = await session.scalar(
                 select(Submission).where(Submission.owner == ATTACKER).limit(1)
@@ -312,10 +304,7 @@ async def test_a_config_above_the_ceilings_is_refused_naming_each_field_and_ceil
         limits="{memory: 900g, cpus: 64, pids: 32768}",
     ).replace("timeout: 60", "timeout: 3600")
     async with deployment(sim, tmp_path, sandbox, policy(registry, tmp_path)) as app:
-        sha = await pushed(sim, ATTACKER, "hw1-miner", greedy, {"main.sh": "true\n"})
-        run = await completed(sim, ATTACKER, "hw1-miner", sha)
-        assert run["conclusion"] == "action_required"
-        job = await job_of(app, "hw1-miner")
+        run, job = await refused(sim, app, "hw1-miner", greedy, {"main.sh": "true\n"})
         for field, ceiling in [
             ("timeout", "600 s"),
             ("limits.memory", "2 GiB"),
@@ -336,10 +325,7 @@ async def test_more_cpus_than_the_engine_has_is_refused_on_the_first_try(
     text = policy(registry, tmp_path, attacker="{ceilings: {cpus: 1024}}")
     async with deployment(sim, tmp_path, sandbox, text) as app:
         config = repo_file(BUSYBOX, limits=f"{{cpus: {cpus + 2}}}")
-        sha = await pushed(sim, ATTACKER, "hw1-wide", config, {"main.sh": "true\n"})
-        run = await completed(sim, ATTACKER, "hw1-wide", sha)
-        assert run["conclusion"] == "action_required"
-        job = await job_of(app, "hw1-wide")
+        _, job = await refused(sim, app, "hw1-wide", config, {"main.sh": "true\n"})
         assert job.attempts == 2, job.note  # one intake, one grading run: never retried
         assert f"engine has {cpus}" in job.note
 
