@@ -26,6 +26,9 @@ class Settings:
     database_url: str = DEFAULT_URL
     host: str = "127.0.0.1"
     port: int = 8080
+    # Where `pushgrade worker` alone answers /healthz and /metrics (0: any free port). A web
+    # process and a worker on one machine then do not collide; `serve` answers on `port`.
+    worker_port: int = 8081
     workers: int = os.cpu_count() or 1
     public_url: str = ""
     # How long a worker holds a job without renewing: a dead worker's job waits this long.
@@ -103,6 +106,9 @@ def from_env(
         database_url=get("PUSHGRADE_DATABASE_URL", DEFAULT_URL),
         host=get("PUSHGRADE_HOST", "127.0.0.1"),
         port=_int("PUSHGRADE_PORT", get("PUSHGRADE_PORT", "8080"), low=0, high=65535),
+        worker_port=_int(
+            "PUSHGRADE_WORKER_PORT", get("PUSHGRADE_WORKER_PORT", "8081"), low=0, high=65535
+        ),
         workers=_int(
             "PUSHGRADE_WORKERS", get("PUSHGRADE_WORKERS", str(os.cpu_count() or 1)), low=0, high=256
         ),

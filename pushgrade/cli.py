@@ -55,7 +55,9 @@ def _parser() -> argparse.ArgumentParser:
         "Settings come from the environment: PUSHGRADE_APP_ID, PUSHGRADE_PRIVATE_KEY_FILE (or "
         "PUSHGRADE_PRIVATE_KEY), PUSHGRADE_WEBHOOK_SECRET, PUSHGRADE_GITHUB_API_URL (default "
         "https://api.github.com), PUSHGRADE_DATABASE_URL (default SQLite in the working folder), "
-        "PUSHGRADE_HOST, PUSHGRADE_PORT, PUSHGRADE_WORKERS (grading slots, default: CPU count), "
+        "PUSHGRADE_HOST, PUSHGRADE_PORT, PUSHGRADE_WORKER_PORT (where `worker` alone answers "
+        "/healthz and /metrics, default 8081), PUSHGRADE_WORKERS (grading slots, default: CPU "
+        "count), "
         "PUSHGRADE_PUBLIC_URL, PUSHGRADE_LEASE_SECONDS (default 60), PUSHGRADE_POLICY_FILE "
         "(the operator's policy: tenants, images, registry logins, ceilings; see check-policy) "
         "or PUSHGRADE_ACCOUNTS (the accounts served). The teacher dashboard: "
@@ -192,7 +194,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from ghapp.db import DatabaseUnreachable
     from ghapp.settings import SettingsError, from_env
-    from pushgrade.serve import serve_forever
+    from pushgrade.serve import CannotListen, serve_forever
 
     try:
         settings = from_env(web=args.serve_web, worker=args.run_worker)
@@ -203,7 +205,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         return asyncio.run(
             serve_forever(settings, serve_web=args.serve_web, run_worker=args.run_worker)
         )
-    except DatabaseUnreachable as err:
+    except (DatabaseUnreachable, CannotListen) as err:
         print(f"pushgrade: {err}", file=sys.stderr)
         return EXIT_USAGE
 

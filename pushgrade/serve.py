@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -20,17 +21,21 @@ from ghapp.settings import Settings
 from ghapp.tenancy import Tenants
 from ghapp.worker import Worker
 from runner.sandbox import Sandbox
-from web.app import WebState, make_app
+from web.app import WebState, make_app, make_probe_app
 from web.dashboard import Dashboard, DashboardSettings
 
 log = logging.getLogger(__name__)
+
+
+class CannotListen(Exception):
+    """The address to serve on cannot be had; the message is one line."""
 
 
 @dataclass
 class Running:
     """A started pushgrade: what tests and `demo` need to reach into."""
 
-    url: str | None
+    url: str | None  # the web's, or a worker's own /healthz and /metrics when it runs alone
     worker: Worker | None
     sessions: object
     stop: asyncio.Event
@@ -91,21 +96,27 @@ async def running(
                 webhook_secret=settings.webhook_secret,
                 app_id=settings.app_id or None,
                 on_new_work=worker.wake if worker else (lambda: None),
-                docker_ping=(lambda: worker.sandbox.client.ping()) if worker else None,
+                docker_ping=_docker_ping(worker),
                 worker_health=worker.health if worker else None,
                 dashboard=_dashboard(settings, sessions, github, http, worker),
             )
-            site_runner = web.AppRunner(make_app(state), access_log=None)
-            await site_runner.setup()
-            site = web.TCPSite(site_runner, settings.host, settings.port)
-            await site.start()
-            port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked
-            url = f"http://{settings.host}:{port}"
+            site_runner, url = await _listen(make_app(state), settings.host, settings.port)
             if not settings.public_url:  # links in check runs and the sign-in come back here
                 if worker is not None:
                     worker.public_url = url
                 if state.dashboard is not None:
                     state.dashboard.settings.public_url = url
+        elif worker is not None:
+            probe = WebState(
+                sessions=sessions,
+                webhook_secret="",
+                app_id=None,
+                docker_ping=_docker_ping(worker),
+                worker_health=worker.health,
+            )
+            site_runner, url = await _listen(
+                make_probe_app(probe), settings.host, settings.worker_port
+            )
         yield Running(url=url, worker=worker, sessions=sessions, stop=stop, worker_task=worker_task)
     finally:
         stop.set()
@@ -117,6 +128,26 @@ async def running(
             await site_runner.cleanup()
         await http.close()
         await engine.dispose()
+
+
+def _docker_ping(worker: Worker | None):
+    return (lambda: worker.sandbox.client.ping()) if worker else None
+
+
+async def _listen(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
+    site_runner = web.AppRunner(app, access_log=None)
+    await site_runner.setup()
+    site = web.TCPSite(site_runner, host, port)
+    try:
+        await site.start()
+    except BaseException as err:
+        await site_runner.cleanup()
+        if isinstance(err, OSError):  # taken, or not an address of this machine
+            why = os.strerror(err.errno).lower() if err.errno else str(err)
+            raise CannotListen(f"cannot listen on {host}:{port}: {why}") from err
+        raise
+    port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked
+    return site_runner, f"http://{host}:{port}"
 
 
 def _dashboard(
@@ -151,14 +182,12 @@ async def serve_forever(settings: Settings, *, serve_web: bool, run_worker: bool
     async with running(
         settings, serve_web=serve_web, run_worker=run_worker, grace_s=settings.grace_s
     ) as app:
-        parts = [p for p, on in (("web", serve_web), ("worker", run_worker)) if on]
-        log.warning(
-            "pushgrade %s running%s", " + ".join(parts), f" on {app.url}" if app.url else ""
-        )
-        print(
-            f"pushgrade: {' + '.join(parts)} running" + (f" on {app.url}" if app.url else ""),
-            flush=True,
-        )
+        parts = " + ".join(p for p, on in (("web", serve_web), ("worker", run_worker)) if on)
+        where = ""
+        if app.url:
+            where = f" on {app.url}" if serve_web else f", /healthz and /metrics on {app.url}"
+        log.warning("pushgrade %s running%s", parts, where)
+        print(f"pushgrade: {parts} running{where}", flush=True)
         waits: set[asyncio.Future] = {asyncio.ensure_future(done.wait())}
         if app.worker_task is not None:
             waits.add(app.worker_task)

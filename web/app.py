@@ -1,5 +1,6 @@
 """The aiohttp application: `POST /webhooks/github`, `GET /healthz`, `GET /metrics`, and the
-teacher dashboard (`web.dashboard`) when it is configured.
+teacher dashboard (`web.dashboard`) when it is configured; and the probe application of a
+`pushgrade worker` alone, which answers `GET /healthz` and `GET /metrics` only.
 
 The webhook endpoint verifies the signature before anything else, stores the delivery and the
 jobs it implies in one transaction and answers — no GitHub call is made while GitHub waits.
@@ -82,6 +83,17 @@ def make_app(state: WebState) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     dashboard.install(app, state.dashboard)
+    return app
+
+
+def make_probe_app(state: WebState) -> web.Application:
+    """What a worker without the web answers, on a port of its own: its health (the database,
+    the Docker engine, its loops and heartbeat) and its metrics. No webhook, no dashboard."""
+    app = web.Application()
+    app[STATE] = state
+    app[METRICS] = Metrics()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     return app
 
 

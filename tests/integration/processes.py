@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import socket
@@ -46,6 +47,7 @@ def environment(
         PUSHGRADE_GITHUB_API_URL=sim.url,
         PUSHGRADE_DATABASE_URL=database_url or f"sqlite+aiosqlite:///{workdir / 'shared.sqlite3'}",
         PUSHGRADE_PORT=str(port),
+        PUSHGRADE_WORKER_PORT="0",  # each worker answers /healthz on a free port of its own
         PUSHGRADE_WORKERS="1",
         PUSHGRADE_LEASE_SECONDS="5",
         PUSHGRADE_RECONCILE_SECONDS="0",  # nothing is missed here; keep the API log quiet
@@ -80,6 +82,14 @@ class Process:
     @property
     def returncode(self) -> int | None:
         return None if self.process is None else self.process.returncode
+
+    @property
+    def url(self) -> str:
+        """Where the process answers HTTP (a worker alone: its /healthz and /metrics), as it
+        said when it was running."""
+        found = re.search(rb" on (http://\S+)", self.log.read_bytes())
+        assert found, f"pushgrade {self.command} said no address:\n{self.output()}"
+        return found.group(1).decode()
 
     def output(self, tail: int = 4000) -> str:
         try:

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import time
 
+import aiohttp
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -114,6 +115,14 @@ async def test_a_database_that_comes_up_late_is_waited_for(db_url, sim, tmp_path
     assert "the database schema is up to date" in out.decode()
 
 
+HEALTHY = {"database": "ok", "docker": "ok", "worker": "ok"}
+
+
+async def healthz(url: str) -> tuple[int, dict]:
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/healthz") as answer:
+        return answer.status, await answer.json()
+
+
 GRADER = f'FROM {BUSYBOX}\nCMD ["sh", "-c", "echo 1..1; echo ok 1 - graded"]\n'
 
 
@@ -146,13 +155,20 @@ async def test_postgresql_away_mid_burst_every_push_is_graded_once(
         for name in names[10:20]:
             pushed[name] = await sim.push(ORG, name, {"main.sh": "true\n"})
         refused = [d for d in sim.deliveries if not d.ok]
-        await asyncio.sleep(8)
+        away = asyncio.get_running_loop().time()
+        # Every worker's own /healthz says it cannot work while the database is away.
+        for worker in cluster.workers():
+            status, health = await healthz(worker.url)
+            assert status == 503 and health["database"].startswith("unreachable"), health
+        await asyncio.sleep(max(0.0, 8 - (asyncio.get_running_loop().time() - away)))
         await proxy.open()
         for name in names[20:]:
             pushed[name] = await sim.push(ORG, name, {"main.sh": "true\n"})
         for name, sha in pushed.items():
             await completed(sim, name, sha, cluster, timeout=120)
         assert all(p.returncode is None for p in cluster.processes), cluster.logs()
+        for worker in cluster.workers():
+            assert await healthz(worker.url) == (200, HEALTHY), cluster.logs()
     finally:
         await cluster.close()
         await proxy.close()

@@ -164,10 +164,11 @@ def test_the_image_runs_pushgrade_as_an_unprivileged_user(docker_client, image):
     assert drivers == b""
 
 
-def _serve(docker_client, image, pem, containers, *, socket_group: bool):
+def _serve(docker_client, image, pem, containers, *, socket_group: bool, command: str = "serve"):
     gid = os.stat("/var/run/docker.sock").st_gid
     container = docker_client.containers.run(
         image.id,
+        command=[command],
         detach=True,
         environment={
             "PUSHGRADE_APP_ID": "12345",
@@ -198,6 +199,16 @@ def test_serve_with_the_docker_socket_becomes_healthy(docker_client, image, pem,
     # SQLite, the default, lives in the image user's working folder.
     code, listing = container.exec_run(["ls", "/var/lib/pushgrade"])
     assert code == 0 and b"pushgrade.sqlite3" in listing
+
+
+def test_a_worker_alone_is_checked_by_the_images_healthcheck_on_its_own_health_port(
+    docker_client, image, pem, containers
+):
+    container = _serve(docker_client, image, pem, containers, socket_group=True, command="worker")
+    status = _wait_for_health(container, "healthy")
+    assert status == "healthy", container.logs()[-2000:]
+    assert _healthz_inside(container) == {"database": "ok", "docker": "ok", "worker": "ok"}
+    assert b"worker running, /healthz and /metrics on http://0.0.0.0:8080" in container.logs()
 
 
 def test_serve_that_cannot_reach_docker_turns_unhealthy(docker_client, image, pem, containers):

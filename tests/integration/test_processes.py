@@ -1,8 +1,10 @@
 """pushgrade as separate processes: `pushgrade web` and `pushgrade worker` sharing one SQLite
-database, and a worker killed with SIGKILL mid-run whose job a new worker finishes."""
+database (the worker answering its own /healthz and /metrics), and a worker killed with SIGKILL
+mid-run whose job a new worker finishes."""
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
@@ -10,7 +12,7 @@ from ghapp.db import make_engine, sessionmaker
 from ghapp.models import Job, JobState
 from ghsim import GitHubSimulator
 from tests.conftest import BUSYBOX
-from tests.integration.processes import environment, free_port, start
+from tests.integration.processes import Process, environment, free_port, start
 
 pytestmark = pytest.mark.docker
 
@@ -36,6 +38,24 @@ async def test_web_and_worker_processes_share_the_queue(sim, tmp_path, sandbox, 
         sha = await sim.push(ORG, "hw2-olga", {"main.sh": "echo hi\n"})
         run = await sim.wait_for_check_run(ORG, "hw2-olga", sha, status="completed", timeout=90)
         assert run["conclusion"] == "success"
+        # The worker alone answers its health and metrics on a port of its own, and nothing else.
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{worker.url}/healthz") as answer:
+                assert answer.status == 200
+                assert await answer.json() == {"database": "ok", "docker": "ok", "worker": "ok"}
+            async with http.get(f"{worker.url}/metrics") as answer:
+                assert answer.status == 200
+                assert "pushgrade_github_writes_sent_total{installation=" in await answer.text()
+            async with http.post(f"{worker.url}/webhooks/github", data=b"{}") as answer:
+                assert answer.status == 404
+        # A second worker told to use the same port says so in one line and exits 2.
+        taken = worker.url.rsplit(":", 1)[1]
+        late = Process("worker", env | {"PUSHGRADE_WORKER_PORT": taken}, tmp_path)
+        with pytest.raises(AssertionError, match="exited with 2"):
+            await late.start()
+        assert late.output().strip().splitlines()[-1] == (
+            f"pushgrade: cannot listen on 127.0.0.1:{taken}: address already in use"
+        )
     finally:
         await worker.stop()
         await web.stop()

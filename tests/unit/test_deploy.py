@@ -353,6 +353,9 @@ def compose_problems(compose: dict) -> list[str]:
         problems.append("the worker has no Docker engine: no socket mounted and no DOCKER_HOST")
     if socket and not worker.get("group_add") and worker.get("user") not in ("root", "0"):
         problems.append("the worker's non-root user cannot open the Docker socket: no group_add")
+    check = (worker.get("healthcheck") or {}).get("test")
+    if check is not None and "/healthz" not in " ".join(map(str, check)):
+        problems.append("the worker's healthcheck does not ask its /healthz")
     defined = compose.get("secrets") or {}
     for name, service in services.items():
         for key in service.get("environment") or {}:
@@ -393,6 +396,10 @@ def _drop(path: list[str]):
             "not from a file",
         ),
         (lambda c: c["services"]["worker"]["deploy"].update(replicas=1), "two replicas"),
+        (
+            lambda c: c["services"]["worker"].update(healthcheck={"test": ["CMD", "true"]}),
+            "does not ask its /healthz",
+        ),
         (lambda c: c["services"]["postgres"].update(image="postgres:13"), "PostgreSQL 15"),
     ],
 )
@@ -419,6 +426,8 @@ def test_each_compose_service_has_every_setting_its_process_needs(tmp_path, name
     if worker:
         assert settings.private_key == FAKE_PEM.encode()
         assert settings.workers == int(dotenv()["WORKER_SLOTS"])
+        # The image's check asks PUSHGRADE_PORT: a worker alone answers there too.
+        assert settings.worker_port == int(service_env(service, pem)["PUSHGRADE_PORT"])
 
 
 def test_every_variable_compose_requires_is_in_example_env():
@@ -614,12 +623,18 @@ def test_the_web_pod_has_every_setting_and_probes_healthz_on_its_port(tmp_path):
     assert "/metrics" not in paths
 
 
-def test_the_worker_pod_has_every_setting_and_its_own_docker_engine(tmp_path):
+def test_the_worker_pod_has_every_setting_its_own_docker_engine_and_probes_healthz(tmp_path):
     env = kubernetes_env("pushgrade-worker", filled=True, pem_file=tmp_path / "key.pem")
     settings = from_env(env, web=False, worker=True)
     assert settings.private_key == FAKE_PEM.encode()
     assert settings.database_url.startswith("postgresql+asyncpg")
-    assert pushgrade_container("pushgrade-worker")["args"] == ["worker"]
+    container = pushgrade_container("pushgrade-worker")
+    assert container["args"] == ["worker"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    for probe in ("readinessProbe", "livenessProbe"):
+        http = container[probe]["httpGet"]
+        assert http["path"] == "/healthz"
+        assert ports[http["port"]] == settings.worker_port
     spec = pod_specs()["pushgrade-worker"]
     (dind,) = spec["initContainers"]
     assert dind["restartPolicy"] == "Always" and dind["securityContext"]["privileged"] is True

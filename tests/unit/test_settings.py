@@ -50,11 +50,12 @@ def test_defaults_and_overrides(pem, tmp_path):
             "PUSHGRADE_WEBHOOK_SECRET": "s",
             "PUSHGRADE_GITHUB_API_URL": "https://ghe.example/api/v3/",
             "PUSHGRADE_PORT": "9000",
+            "PUSHGRADE_WORKER_PORT": "9001",
             "PUSHGRADE_WORKERS": "3",
         }
     )
     assert settings.github_api_url == "https://ghe.example/api/v3"
-    assert (settings.port, settings.workers) == (9000, 3)
+    assert (settings.port, settings.worker_port, settings.workers) == (9000, 9001, 3)
     assert settings.database_url.startswith("sqlite+aiosqlite:///")
 
 
@@ -63,6 +64,7 @@ def test_defaults_and_overrides(pem, tmp_path):
     [
         ("PUSHGRADE_APP_ID", "abc", "whole number"),
         ("PUSHGRADE_PORT", "70000", "between"),
+        ("PUSHGRADE_WORKER_PORT", "-1", "between"),
         ("PUSHGRADE_PRIVATE_KEY", "not a key", "not a PEM private key"),
         ("PUSHGRADE_PRIVATE_KEY_FILE", "/nonexistent/app.pem", "cannot read"),
     ],
