@@ -23,6 +23,7 @@ from ghapp import events, metrics, queue
 from ghapp.github import GitHubApp, parse_moment
 from ghapp.models import Delivery, utcnow
 from ghapp.oneline import said
+from ghapp.supervise import backoff
 from ghapp.waiting import any_set
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,12 @@ LOOKBACK = timedelta(hours=3)  # how far back each pass looks (GitHub keeps 30 d
 RECOVERED_EVENTS = frozenset(
     {"push", "check_run", "check_suite", "installation", "installation_repositories"}
 )
+
+
+def next_pass_after(every_s: float, failures: int) -> float:
+    """Seconds to the next pass after `failures` failed passes in a row: a period after one
+    that worked, soon (1, 2, 4 … 30 s) after failures, never later than a period."""
+    return every_s if not failures else min(backoff(failures), every_s)
 
 
 class Reconciler:
@@ -57,15 +64,23 @@ class Reconciler:
         self._poked.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """A pass now and every `every_s`; a pass that failed (the database refused what it
+        recovered, GitHub did not answer) is tried again soon, with backoff, not a period
+        later: what it was after are pushes nobody else will send again."""
+        failures = 0
         while not stop.is_set():
             self._poked.clear()
             try:
                 await self.once()
+                failures = 0
             except Exception as err:
+                failures += 1
                 log.error(
-                    "reconciling webhook deliveries failed (%s); trying again later", said(err)
+                    "reconciling webhook deliveries failed (%s); trying again in %g s",
+                    said(err),
+                    next_pass_after(self.every_s, failures),
                 )
-            await any_set(stop, self._poked, timeout=self.every_s)
+            await any_set(stop, self._poked, timeout=next_pass_after(self.every_s, failures))
 
     async def once(self) -> int:
         """One pass: the number of deliveries recovered."""
