@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import fcntl
 import logging
+import shutil
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,6 +33,27 @@ DEFAULT_URL = "sqlite+aiosqlite:///pushgrade.sqlite3"
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+LOW_DISK = 16 * 1024 * 1024  # SQLite's WAL and its checkpoints need room to grow
+
+
+def disk_trouble(engine: AsyncEngine | None) -> str | None:
+    """Whether the disk holding a SQLite database is (nearly) full: then its writes fail while
+    its reads go on, so a `SELECT 1` says nothing. None for a database server (it refuses
+    writes itself, and says so) or with room to spare."""
+    if engine is None or engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database or ""
+    if not database or database.startswith(":memory:") or database.startswith("file:"):
+        return None
+    try:
+        free = shutil.disk_usage(Path(database).resolve().parent).free
+    except OSError as err:
+        return f"its folder cannot be read ({said(err)})"
+    if free >= LOW_DISK:
+        return None
+    return f"its disk is nearly full ({free // 1024} KiB free)"
 
 
 def make_engine(url: str = DEFAULT_URL) -> AsyncEngine:

@@ -40,11 +40,17 @@ async def heartbeats(worker: Worker, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 await queue.heartbeat(worker.sessions, worker.name, slots=worker.slots)
-                worker.last_beat = time.monotonic()
-                if beats % SWEEP_EVERY == 0:
-                    await sweep(worker, within_s=every(worker) * 3)
             except Exception as err:
-                log.warning("heartbeat or orphan sweep failed: %s", said(err))
+                if worker.outage.refused(err):
+                    log.warning("a heartbeat failed: %s", said(err))
+            else:
+                worker.last_beat = time.monotonic()
+                worker.outage.took()
+                if beats % SWEEP_EVERY == 0:
+                    try:
+                        await sweep(worker, within_s=every(worker) * 3)
+                    except Exception as err:
+                        log.warning("the orphan sweep failed: %s", said(err))
             beats += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every(worker))

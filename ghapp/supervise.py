@@ -77,3 +77,39 @@ class Supervisor:
                 log.error("the %s loop failed (%s); restarting it in %g s", loop.name, what, delay)
                 log.debug("the %s loop's failure", loop.name, exc_info=True)
                 await any_set(self.stop, timeout=delay)
+
+
+class Outage:
+    """Whether the database takes this process's writes. Reads can go on while writes are
+    refused (SQLite on a full disk), so only a write taken ends an outage; then `on_back` runs:
+    the deliveries refused meanwhile are looked for and the queue is looked at, at once."""
+
+    def __init__(self, on_back: Callable[[], None] = lambda: None) -> None:
+        self.on_back = on_back
+        self.since: float | None = None  # monotonic: when the first write was refused
+        self.reason = ""
+
+    def refused(self, err: BaseException) -> bool:
+        """A write (or the connection) failed; True when it is the first of an outage, the one
+        worth a log line."""
+        self.reason = said(err)
+        if self.since is not None:
+            return False
+        self.since = time.monotonic()
+        return True
+
+    def took(self) -> None:
+        """A write was stored."""
+        if self.since is None:
+            return
+        away, self.since = time.monotonic() - self.since, None
+        log.warning("the database takes writes again after %.0f s", away)
+        self.on_back()
+
+    def health(self) -> str | None:
+        if self.since is None:
+            return None
+        return (
+            f"the database has refused writes for {time.monotonic() - self.since:.0f} s "
+            f"(last: {self.reason})"
+        )

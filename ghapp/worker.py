@@ -61,7 +61,7 @@ from ghapp.report import (
     render_report,
     render_superseded,
 )
-from ghapp.supervise import Loop, Supervisor
+from ghapp.supervise import Loop, Outage, Supervisor
 from ghapp.tenancy import Tenants
 from ghapp.tenants import Tenancy, in_one_line, tenant_problems
 from ghapp.waiting import any_set
@@ -138,26 +138,29 @@ class Worker:
         self._wake = asyncio.Event()
         self.supervisor: Supervisor | None = None
         self.last_beat = time.monotonic()  # the last heartbeat the database took
-        self._database_away_since: float | None = None
+        self.outage = Outage(on_back=self._database_back)
 
     def wake(self) -> None:
         """New work was stored: look now instead of at the next poll."""
         self._wake.set()
 
-    def _database_answers(self, answered: bool) -> None:
-        """What a claim found of the database. The first answer after it was away: the
-        deliveries refused meanwhile are looked for now (GitHub sends none of them again), and
-        the queue at once."""
-        if not answered:
-            self._database_away_since = self._database_away_since or time.monotonic()
-            return
-        if self._database_away_since is None:
-            return
-        away, self._database_away_since = time.monotonic() - self._database_away_since, None
-        log.warning("the database answers again after %.0f s", away)
+    def _database_back(self) -> None:
+        """The database takes writes again after refusing them: the deliveries refused
+        meanwhile are looked for now (GitHub sends none of them again), and the queue at once."""
         if self.reconciler is not None:
             self.reconciler.poke()
         self.wake()
+
+    async def _probe_writes(self) -> None:
+        """While the database refuses writes, a claim that finds nothing (a read) says nothing
+        of them: try one, a heartbeat."""
+        try:
+            await queue.heartbeat(self.sessions, self.name, slots=self.slots)
+        except Exception as err:
+            self.outage.refused(err)
+        else:
+            self.last_beat = time.monotonic()
+            self.outage.took()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop`; raises `WorkerFailed` when a loop it cannot do without keeps
@@ -219,9 +222,12 @@ class Worker:
 
     def health(self) -> str | None:
         """None while this worker works; else why not (for /healthz): a loop it cannot do
-        without keeps failing, or its heartbeat has not reached the database for a while."""
+        without keeps failing, the database refuses its writes, or its heartbeat has not
+        reached the database for a while."""
         if self.supervisor is not None and self.supervisor.failure is not None:
             return self.supervisor.failure
+        if self.outage.since is not None:
+            return self.outage.health()
         silent = time.monotonic() - self.last_beat
         if silent > housekeeping.stale_after(self):
             return f"no heartbeat has reached the database for {silent:.0f} s"
@@ -242,16 +248,17 @@ class Worker:
                 )
             except Exception as err:
                 # One line an outage, not one a loop and a poll.
-                first = self._database_away_since is None
+                first = self.outage.refused(err)
                 (log.error if first else log.debug)("claiming a job failed: %s", said(err))
-                self._database_answers(False)
                 await any_set(stop, timeout=self.poll_s)
                 continue
-            self._database_answers(True)
             if job is None:
+                if self.outage.since is not None:
+                    await self._probe_writes()
                 self._wake.clear()
                 await any_set(self._wake, stop, timeout=self.poll_s)
                 continue
+            self.outage.took()  # a claim is a write
             try:
                 await self._work(job, handle)
             except Exception as err:

@@ -98,6 +98,7 @@ async def running(
                 on_new_work=worker.wake if worker else (lambda: None),
                 docker_ping=_docker_ping(worker),
                 worker_health=worker.health if worker else None,
+                on_refused=worker.outage.refused if worker else (lambda err: None),
                 dashboard=_dashboard(settings, sessions, github, http, worker),
             )
             site_runner, url = await _listen(make_app(state), settings.host, settings.port)

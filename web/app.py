@@ -28,7 +28,9 @@ from prometheus_client import (
 from sqlalchemy import text
 
 from ghapp import events, queue
+from ghapp.db import disk_trouble
 from ghapp.metrics import REGISTRY as github_metrics
+from ghapp.oneline import said
 from web import dashboard
 from web.dashboard import Dashboard
 
@@ -47,6 +49,9 @@ class WebState:
     docker_ping: Callable[[], object] | None = None
     # The worker in this process, if any: None while it works, else why it does not.
     worker_health: Callable[[], str | None] | None = None
+    # Told when the database refuses a delivery (the worker in this process then knows it is
+    # away, and looks for the refused deliveries once it is back).
+    on_refused: Callable[[BaseException], object] = lambda err: None
     dashboard: Dashboard | None = None  # None: the dashboard is off (no OAuth client set)
 
 
@@ -130,13 +135,21 @@ async def webhook(request: web.Request) -> web.Response:
         stats.deliveries.labels(event[:32], "bad_payload").inc()
         return _problem(400, f"malformed payload: {str(err)[:200]}")
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
-    job_ids = await queue.ingest(
-        state.sessions,
-        guid=guid,
-        event=event,
-        action=(action or "")[:64] or None,
-        decisions=decisions,
-    )
+    try:
+        job_ids = await queue.ingest(
+            state.sessions,
+            guid=guid,
+            event=event,
+            action=(action or "")[:64] or None,
+            decisions=decisions,
+        )
+    except Exception as err:
+        # Nothing was stored: GitHub records the delivery as failed, and reconciliation takes
+        # it from GitHub's delivery log once the database is back.
+        log.error("delivery %s (%s) could not be stored: %s", guid[:64], event[:32], said(err))
+        stats.deliveries.labels(event[:32], "not_stored").inc()
+        state.on_refused(err)
+        return _problem(500, "the delivery could not be stored; it is recovered later")
     stats.ingest_seconds.observe(time.perf_counter() - started)
     if job_ids is None:
         stats.deliveries.labels(event[:32], "duplicate").inc()
@@ -158,7 +171,8 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         async with state.sessions() as session:
             await session.execute(text("SELECT 1"))
-        checks["database"] = "ok"
+        trouble = await asyncio.to_thread(disk_trouble, state.sessions.kw.get("bind"))
+        checks["database"] = f"cannot store: {trouble}" if trouble else "ok"
     except Exception as err:
         checks["database"] = f"unreachable: {type(err).__name__}"
     if state.docker_ping is not None:

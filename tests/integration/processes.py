@@ -247,8 +247,9 @@ async def rows(database_url: str, model, *where) -> list:
 
 
 class Cluster:
-    """A `pushgrade web` and any number of `pushgrade worker` processes on one database, serving
-    `sim`; every process still running is stopped (SIGTERM) on leaving."""
+    """A `pushgrade web` and any number of `pushgrade worker` processes on one database (or one
+    `pushgrade serve`), serving `sim`; every process still running is stopped (SIGTERM) on
+    leaving."""
 
     def __init__(
         self,
@@ -267,6 +268,13 @@ class Cluster:
 
     async def web(self, **settings) -> Process:
         process = await start("web", self.env | _strings(settings), self.workdir)
+        self.processes.append(process)
+        self.sim.webhook_url = f"http://127.0.0.1:{self.port}/webhooks/github"
+        return process
+
+    async def serve(self, **settings) -> Process:
+        """`pushgrade serve`: the web and a worker in one process (SQLite's only way)."""
+        process = await start("serve", self.env | _strings(settings), self.workdir)
         self.processes.append(process)
         self.sim.webhook_url = f"http://127.0.0.1:{self.port}/webhooks/github"
         return process

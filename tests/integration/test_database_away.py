@@ -1,12 +1,19 @@
 """When the database is not there: a process that starts before it says so in one line and
 retries, then works once it answers, or exits 2 after PUSHGRADE_DATABASE_WAIT_SECONDS — never
-~130 lines of traceback, never a password. Real processes; PostgreSQL is reached through a
-proxy on loopback that the test opens late, as a server still starting would."""
+~130 lines of traceback, never a password. When it goes away while pushgrade runs (PostgreSQL
+stopped, SQLite's disk full), nothing acknowledged is lost, the refused deliveries are
+recovered, every push is graded once and `/healthz` says what is wrong meanwhile. Real
+processes; PostgreSQL is reached through a proxy on loopback that the test opens late or
+closes, as a server starting or going away would; SQLite lives on a small tmpfs that the test
+fills."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import sqlite3
+import subprocess
 import time
 
 import aiohttp
@@ -177,5 +184,91 @@ async def test_postgresql_away_mid_burst_every_push_is_graded_once(
         [run] = sim.check_runs(ORG, name, sha)  # one check run per commit
         assert run["conclusion"] == "success", (name, run["output"])
     jobs = await rows(db_url, Job)
+    assert sorted(j.repo for j in jobs) == sorted(names)  # each push once
+    assert {j.state for j in jobs} == {JobState.DONE}
+
+
+@contextlib.contextmanager
+def small_disk(path, size_mb: int):
+    """A tmpfs of `size_mb` at `path` (root only): a disk that can be filled."""
+    path.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(path) -> int:
+    """Fill the disk under `path` to the last byte; the bytes written."""
+    written = 0
+    fd = os.open(path / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (1 << 20, 1 << 12, 1):
+            chunk = b"\0" * size
+            with contextlib.suppress(OSError):
+                while True:
+                    written += os.write(fd, chunk)
+    finally:
+        os.close(fd)
+    return written
+
+
+@pytest.mark.docker
+async def test_sqlite_on_a_full_disk_loses_nothing_and_says_so(sim, tmp_path, build_image):
+    """`pushgrade serve` with its SQLite database on a 64 MB tmpfs that fills up mid-run: the
+    deliveries meanwhile are answered 500 and `/healthz` says the database cannot store; once
+    space is freed the refused deliveries are recovered at once and every push, those in flight
+    included, is graded once, with one check run; the database is intact."""
+    image = build_image(GRADER)
+    names = [f"hw1-full{i:02d}" for i in range(14)]
+    for name in names:
+        new_repo(sim, name, image)
+    pushed: dict[str, str] = {}
+    with small_disk(tmp_path / "disk", 64) as disk:
+        database = disk / "pushgrade.sqlite3"
+        cluster = Cluster(
+            sim,
+            tmp_path,
+            database_url=f"sqlite+aiosqlite:///{database}",
+            PUSHGRADE_RECONCILE_SECONDS=300,
+        )
+        try:
+            serve = await cluster.serve()
+            for name in names[:2]:
+                pushed[name] = await sim.push(ORG, name, {"main.sh": "true\n"})
+                await completed(sim, name, pushed[name], cluster, timeout=60)
+            for name in names[2:4]:  # in flight when the disk fills
+                pushed[name] = await sim.push(ORG, name, {"main.sh": "true\n"})
+            assert fill(disk) > 0
+            for name in names[4:10]:
+                pushed[name] = await sim.push(ORG, name, {"main.sh": "true\n"})
+            refused = [d for d in sim.deliveries if not d.ok]
+            assert refused and {d.status_code for d in refused} == {500}, cluster.logs()
+            status, health = await healthz(serve.url)
+            assert status == 503, health
+            assert health["database"].startswith("cannot store: its disk is nearly full"), health
+            await asyncio.sleep(3)
+            (disk / "filler").unlink()
+            for name in names[10:]:
+                pushed[name] = await sim.push(ORG, name, {"main.sh": "true\n"})
+            for name, sha in pushed.items():
+                await completed(sim, name, sha, cluster, timeout=120)
+            assert serve.returncode is None, cluster.logs()
+            assert await healthz(serve.url) == (200, HEALTHY), cluster.logs()
+        finally:
+            await cluster.close()
+        jobs = await rows(cluster.database_url, Job)
+        with contextlib.closing(sqlite3.connect(database)) as db:
+            assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    for name, sha in pushed.items():
+        [run] = sim.check_runs(ORG, name, sha)  # one check run per commit
+        assert run["conclusion"] == "success", (name, run["output"])
     assert sorted(j.repo for j in jobs) == sorted(names)  # each push once
     assert {j.state for j in jobs} == {JobState.DONE}

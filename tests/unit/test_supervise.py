@@ -76,3 +76,34 @@ async def test_a_loop_the_worker_can_do_without_is_restarted_for_ever(no_waiting
     supervisor = Supervisor(stop)
     await asyncio.wait_for(supervisor.keep(Loop("reconciler", broken, essential=False)), 5)
     assert len(runs) == CRASHES * 3 and supervisor.failure is None
+
+
+# -- an outage: the database refusing writes -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("steps", "firsts", "backs", "away"),
+    [
+        ("", [], 0, False),
+        ("t", [], 0, False),  # a write taken with nothing refused is nothing to tell
+        ("r", [True], 0, True),
+        ("rrr", [True, False, False], 0, True),  # one line an outage
+        ("rt", [True], 1, False),
+        ("rtt", [True], 1, False),  # back once
+        ("rtrt", [True, True], 2, False),  # two outages, each told and each ended
+    ],
+)
+def test_an_outage_is_told_once_and_ended_only_by_a_write(steps, firsts, backs, away):
+    ended = []
+    outage = supervise.Outage(on_back=lambda: ended.append(1))
+    told = []
+    for step in steps:
+        if step == "r":
+            told.append(outage.refused(OSError(28, "database or disk is full")))
+        else:
+            outage.took()
+    assert told == firsts and len(ended) == backs
+    assert (outage.since is not None) is away
+    assert (outage.health() is not None) is away
+    if away:
+        assert outage.health().endswith("[Errno 28] database or disk is full)")
