@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ghapp.db import DEFAULT_URL
-from ghapp.tenants import PolicyError, Tenancy, is_login, read_policy, single_teacher
+from ghapp.core.tenants import PolicyError, Tenancy, is_login, read_policy, single_teacher
+from ghapp.store.db import DEFAULT_URL
 
 
 class SettingsError(Exception):

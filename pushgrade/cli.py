@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from ghapp.config import AssignmentConfig, ConfigError, load_config, load_file
+from ghapp.core.config import AssignmentConfig, ConfigError, load_config, load_file
 from runner.grade import grade
 from runner.outcome import Outcome, Status, TestStatus
 
@@ -146,8 +146,8 @@ def _cmd_regrade(args: argparse.Namespace) -> int:
     import asyncio
     import os
 
-    from ghapp.db import DEFAULT_URL, make_engine, migrate, sessionmaker
-    from ghapp.queue import request_regrade_all
+    from ghapp.store.db import DEFAULT_URL, make_engine, migrate, sessionmaker
+    from ghapp.store.queue import request_regrade_all
 
     async def run() -> list[int]:
         engine = make_engine(os.environ.get("PUSHGRADE_DATABASE_URL", "").strip() or DEFAULT_URL)
@@ -192,8 +192,8 @@ def _cmd_try(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ghapp.db import DatabaseUnreachable
     from ghapp.settings import SettingsError, from_env
+    from ghapp.store.db import DatabaseUnreachable
     from pushgrade.serve import CannotListen, serve_forever
 
     try:
@@ -213,8 +213,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_migrate(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ghapp.db import DatabaseUnreachable, make_engine, migrate_when_reachable
     from ghapp.settings import SettingsError, from_env
+    from ghapp.store.db import DatabaseUnreachable, make_engine, migrate_when_reachable
 
     try:
         settings = from_env(web=False, worker=False)  # the database's settings only
@@ -245,7 +245,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
-    from ghapp.policy import resolve
+    from ghapp.core.policy import resolve
 
     try:
         repo = load_file(_read(args.file), file=str(args.file))
@@ -276,7 +276,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_check_policy(args: argparse.Namespace) -> int:
-    from ghapp.tenants import PolicyError, load_policy, tenant_problems
+    from ghapp.core.tenants import PolicyError, load_policy, tenant_problems
     from runner.spec import format_size
 
     if (args.account is None) != (args.config is None):
@@ -328,7 +328,7 @@ def _read(path: Path) -> bytes:
 
 
 def _print_assignment(name: str, assignment: AssignmentConfig, where: str) -> None:
-    from ghapp.policy import standalone
+    from ghapp.core.policy import standalone
 
     sources = {k: (where if v == "repo" else v) for k, v in standalone(assignment).items()}
     globs = ", ".join(assignment.repos) if assignment.repos else "this repo"
@@ -347,7 +347,7 @@ _NONE_MEANS = {
 
 
 def _print_settings(title: str, config: AssignmentConfig, sources: Mapping[str, str]) -> None:
-    from ghapp.policy import flatten, show
+    from ghapp.core.policy import flatten, show
 
     print(title)
     settings = flatten(config)

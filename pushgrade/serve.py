@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
-from ghapp.budget import Limits
-from ghapp.db import make_engine, migrate_when_reachable, sessionmaker
 from ghapp.github import GitHubApp
 from ghapp.settings import Settings
-from ghapp.tenancy import Tenants
-from ghapp.worker import Worker
+from ghapp.store.budget import Limits
+from ghapp.store.db import make_engine, migrate_when_reachable, sessionmaker
+from ghapp.work.tenancy import Tenants
+from ghapp.work.worker import Worker
 from runner.sandbox import Sandbox
 from web.app import WebState, make_app, make_probe_app
 from web.dashboard import Dashboard, DashboardSettings

@@ -146,8 +146,8 @@ async def db_url(request, tmp_path):
 @pytest.fixture
 async def db_sessions(db_url):
     """A sessionmaker on a database migrated to the newest schema, by the project's own
-    ghapp.db helpers (make_engine, migrate, sessionmaker): on SQLite and on PostgreSQL."""
-    from ghapp.db import make_engine, migrate, sessionmaker
+    ghapp.store.db helpers (make_engine, migrate, sessionmaker): on SQLite and on PostgreSQL."""
+    from ghapp.store.db import make_engine, migrate, sessionmaker
 
     engine = make_engine(db_url)
     await migrate(engine)

@@ -13,9 +13,9 @@ import logging
 import time
 from dataclasses import dataclass
 
-from ghapp.config import ConfigError
-from ghapp.configs import ConfigReader
+from ghapp.core.config import ConfigError
 from ghapp.github import GitHubApp
+from ghapp.work.config_reader import ConfigReader
 
 log = logging.getLogger(__name__)
 

@@ -27,10 +27,11 @@ from prometheus_client import (
 )
 from sqlalchemy import text
 
-from ghapp import events, queue
-from ghapp.db import disk_trouble
+from ghapp.core import events
+from ghapp.core.oneline import said
 from ghapp.metrics import REGISTRY as github_metrics
-from ghapp.oneline import said
+from ghapp.store import queue
+from ghapp.store.db import disk_trouble
 from web import dashboard
 from web.dashboard import Dashboard
 

@@ -20,7 +20,7 @@ import jinja2
 from aiohttp import web
 
 from ghapp.github import GitHubApp
-from ghapp.tenancy import Tenants
+from ghapp.work.tenancy import Tenants
 from web import reads
 from web.access import Account, GitHubUnavailable, Teachers
 from web.gradebook import number
@@ -28,7 +28,7 @@ from web.sessions import Cookies, SessionStore, SignedIn, csrf_matches
 
 HERE = Path(__file__).parent
 ORG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}$")  # GitHub's rule for logins
-ASSIGNMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # ghapp.config's rule
+ASSIGNMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # ghapp.core.config's rule
 MAX_FORM_BYTES = 16 * 1024
 _SIGNED_IN = web.RequestKey("signed_in", object)
 # Pages of people's grades: nothing cached, framed, sniffed or sent elsewhere with a referrer.

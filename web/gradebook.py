@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from ghapp.models import JobState
+from ghapp.store.models import JobState
 
 IN_FLIGHT = (JobState.RECEIVED, JobState.QUEUED, JobState.RUNNING)
 CSV_COLUMNS = ("repo", "login", "score", "max", "late", "attempts", "graded_at")

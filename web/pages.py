@@ -12,8 +12,8 @@ from urllib.parse import quote
 from aiohttp import web
 from pydantic import ValidationError
 
-from ghapp import queue
-from ghapp.models import JobState
+from ghapp.store import queue
+from ghapp.store.models import JobState
 from runner.outcome import Outcome
 from web import gradebook, reads
 from web.access import GitHubUnavailable

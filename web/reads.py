@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from ghapp.models import Installation, Job, JobState, Submission
+from ghapp.store.models import Installation, Job, JobState, Submission
 from runner.outcome import ErrorKind
 from web.access import Account
 from web.gradebook import GradedRun, JobSeen

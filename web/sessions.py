@@ -22,8 +22,8 @@ import jwt
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import delete
 
-from ghapp.db import write_session
-from ghapp.models import WebSession, utcnow
+from ghapp.store.db import write_session
+from ghapp.store.models import WebSession, utcnow
 
 SESSION_TTL_S = 8 * 3600  # a GitHub App's user token lives eight hours too
 LOGIN_TTL_S = 600  # GitHub's codes live ten minutes: a sign-in takes no longer

@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import expect
 from sqlalchemy import select
 
-from ghapp.models import Job
+from ghapp.store.models import Job
 from ghsim import GitHubSimulator
 from pushgrade.serve import running
 from tests.conftest import BUSYBOX

@@ -9,7 +9,7 @@ import re
 from playwright.async_api import expect
 from sqlalchemy import func, select
 
-from ghapp.models import Job, Submission
+from ghapp.store.models import Job, Submission
 from tests.web.dash import ORG, TEACHER, artifacts, seed
 
 HW1 = f"/orgs/{ORG}/assignments/hw1"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ghapp.models import Job, JobState, utcnow
 from ghapp.settings import Settings
+from ghapp.store.models import Job, JobState, utcnow
 from ghsim import GitHubSimulator
 from pushgrade.demo import simulator_settings
 from pushgrade.serve import running

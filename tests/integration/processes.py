@@ -235,7 +235,7 @@ async def rows(database_url: str, model, *where) -> list:
     """Every row of `model` (a pushgrade model class) in the database, oldest first."""
     from sqlalchemy import select
 
-    from ghapp.db import make_engine, sessionmaker
+    from ghapp.store.db import make_engine, sessionmaker
 
     engine = make_engine(database_url)
     try:

@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 from sqlalchemy.engine import make_url
 
-from ghapp.models import Job, JobState
+from ghapp.store.models import Job, JobState
 from tests.conftest import BUSYBOX
 from tests.integration.e2e import ORG, new_repo
 from tests.integration.processes import CLI, Cluster, environment, free_port, rows

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from ghapp.budget import Limits
-from ghapp.models import JobState
+from ghapp.store.budget import Limits
+from ghapp.store.models import JobState
 from pushgrade.serve import running
 from tests.conftest import BUSYBOX
 from tests.integration.e2e import ORG, installation, jobs, new_repo, settings_for

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ghapp.config import load_config
-from ghapp.report import render_report
+from ghapp.core.config import load_config
+from ghapp.core.report import render_report
 from pushgrade.cli import main
 from runner.grade import grade
 from runner.outcome import Outcome, Status, TestStatus

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ghapp import queue
-from ghapp.models import Job, JobState, utcnow
+from ghapp.store import queue
+from ghapp.store.models import Job, JobState, utcnow
 
 GRADING = (JobState.QUEUED, JobState.RUNNING)
 

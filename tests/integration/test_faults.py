@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ghapp.models import Job, JobState, OutboxWrite, Submission
+from ghapp.store.models import Job, JobState, OutboxWrite, Submission
 from tests.conftest import BUSYBOX
 from tests.integration.e2e import ORG, new_repo
 from tests.integration.processes import (

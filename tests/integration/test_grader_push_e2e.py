@@ -9,9 +9,9 @@ import asyncio
 
 from sqlalchemy import select
 
-from ghapp import warming
-from ghapp.models import JobState, Submission
-from ghapp.worker import Worker
+from ghapp.store.models import JobState, Submission
+from ghapp.work import warming
+from ghapp.work.worker import Worker
 from tests.integration.e2e import ORG, installation, jobs, settled_jobs
 from tests.integration.test_graders_e2e import (
     BROKEN,

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from ghapp.models import GraderBuild, JobState, Submission
-from ghapp.tenants import Ceilings, single_teacher
+from ghapp.core.tenants import Ceilings, single_teacher
+from ghapp.store.models import GraderBuild, JobState, Submission
 from pushgrade.demo import simulator_settings
 from pushgrade.serve import running
 from runner.build import GRADER_LABEL

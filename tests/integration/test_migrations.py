@@ -8,8 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from ghapp.db import make_engine, migrate
-from ghapp.models import Base
+from ghapp.store.db import make_engine, migrate
+from ghapp.store.models import Base
 
 
 def _differences(connection) -> list:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from ghapp.models import JobState, Submission
+from ghapp.store.models import JobState, Submission
 from pushgrade.serve import running
 from tests.conftest import BUSYBOX
 from tests.integration.e2e import EXAMPLE, ORG, new_repo, org_file, settings_for, settled_jobs

@@ -8,8 +8,8 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from ghapp.db import make_engine, sessionmaker
-from ghapp.models import Job, JobState
+from ghapp.store.db import make_engine, sessionmaker
+from ghapp.store.models import Job, JobState
 from ghsim import GitHubSimulator
 from tests.conftest import BUSYBOX
 from tests.integration.processes import Process, environment, free_port, start

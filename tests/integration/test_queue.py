@@ -1,4 +1,4 @@
-"""The job queue (ghapp.queue) on both backends: every test runs on SQLite and on a real
+"""The job queue (ghapp.store.queue) on both backends: every test runs on SQLite and on a real
 PostgreSQL (`db_sessions` / `db_url` in tests/conftest.py), since several web and worker
 processes share one queue only on PostgreSQL, where its claims rest on `FOR UPDATE SKIP LOCKED`
 rather than on SQLite's single writer."""
@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from ghapp import events, queue
-from ghapp.db import make_engine, sessionmaker
-from ghapp.models import Delivery, Installation, Job, JobState, Repository, Submission, utcnow
+from ghapp.core import events
+from ghapp.store import queue
+from ghapp.store.db import make_engine, sessionmaker
+from ghapp.store.models import Delivery, Installation, Job, JobState, Repository, Submission, utcnow
 from tests.payloads import payload
 
 RECEIVED = (JobState.RECEIVED,)

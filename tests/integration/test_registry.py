@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ghapp.report import render_report
+from ghapp.core.report import render_report
 from runner.grade import grade
 from runner.outcome import ErrorKind, Status
 from runner.registry import (

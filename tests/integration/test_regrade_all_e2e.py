@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from ghapp import outbox
-from ghapp.budget import Priority
-from ghapp.models import Job, JobState, Submission
+from ghapp.store.budget import Priority
+from ghapp.store.models import Job, JobState, Submission
+from ghapp.work import outbox
 from pushgrade.cli import main
 from tests.integration.e2e import EXAMPLE, ORG, jobs, settings_for, settled_jobs
 

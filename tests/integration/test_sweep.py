@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from ghapp.housekeeping import alive as _alive
+from ghapp.work.housekeeping import alive as _alive
 from runner.sandbox import LABEL, OWNER_LABEL, RUN_LABEL, Sandbox
 from tests.conftest import BUSYBOX
 

@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from ghapp import queue
-from ghapp.models import JobState
+from ghapp.store import queue
+from ghapp.store.models import JobState
 from tests.conftest import BUSYBOX
 from tests.integration.e2e import EXAMPLE, ORG, jobs, new_repo, settled_jobs
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ghapp.models import GraderBuild, Job, JobState, Submission
-from ghapp.tenants import load_policy, single_teacher
+from ghapp.core.tenants import load_policy, single_teacher
+from ghapp.store.models import GraderBuild, Job, JobState, Submission
 from ghsim import GitHubSimulator
 from pushgrade.demo import simulator_settings
 from pushgrade.serve import running

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from ghapp.db import make_engine, migrate, sessionmaker
-from ghapp.models import Delivery, Installation, Job, JobState
+from ghapp.store.db import make_engine, migrate, sessionmaker
+from ghapp.store.models import Delivery, Installation, Job, JobState
 from tests.payloads import delivery_headers, payload, signed
 from web.app import WebState, make_app
 

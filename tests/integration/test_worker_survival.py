@@ -10,7 +10,7 @@ import dataclasses
 import aiohttp
 import pytest
 
-from ghapp import worker as worker_module
+from ghapp.work import worker as worker_module
 from pushgrade.serve import running, serve_forever
 from tests.integration.e2e import ORG, new_repo, settings_for
 

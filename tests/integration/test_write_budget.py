@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from ghapp.budget import Limits, Priority, WriteBudget
+from ghapp.store.budget import Limits, Priority, WriteBudget
 
 INSTALLATION = 41
 # A "minute" of two seconds and an "hour" of two minutes.

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ghapp.config import (
+from ghapp.core.config import (
     MAX_CONFIG_BYTES,
     SHORT_FORM_NAME,
     AssignmentConfig,
@@ -356,7 +356,7 @@ def _mapping_bomb(use: str) -> str:
 _LOAD_IN_CHILD = """
 import resource, sys, time
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-from ghapp.config import ConfigError, load_config
+from ghapp.core.config import ConfigError, load_config
 text = sys.stdin.read()
 started = time.perf_counter()
 try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ghapp.config import ConfigError, load_config, load_file
-from ghapp.grader_source import GraderSource
-from ghapp.policy import resolve, standalone
+from ghapp.core.config import ConfigError, load_config, load_file
+from ghapp.core.grader_source import GraderSource
+from ghapp.core.policy import resolve, standalone
 
 
 def config_error(text: str, **kwargs) -> ConfigError:

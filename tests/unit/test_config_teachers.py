@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ghapp.config import ConfigError, load_file
+from ghapp.core.config import ConfigError, load_file
 
 ASSIGNMENTS = 'assignments:\n  hw1: {repos: "hw1-*", image: g}\n'
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ghapp.config import AssignmentConfig, VisibilityLevel
-from ghapp.deadline import (
+from ghapp.core.config import AssignmentConfig, VisibilityLevel
+from ghapp.core.deadline import (
     Standing,
     day_window,
     describe,

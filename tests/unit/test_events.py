@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ghapp import events
+from ghapp.core import events
 from tests.payloads import payload
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ghapp.image_rule import (
+from ghapp.core.image_rule import (
     ANY,
     RESERVED,
     DockerfileRefused,

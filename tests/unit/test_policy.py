@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ghapp.config import (
+from ghapp.core.config import (
     SHORT_FORM_NAME,
     ConfigError,
     LatePolicy,
@@ -18,7 +18,7 @@ from ghapp.config import (
     VisibilityLevel,
     load_file,
 )
-from ghapp.policy import flatten, matches, resolve, show, standalone
+from ghapp.core.policy import flatten, matches, resolve, show, standalone
 from pushgrade.cli import main
 from runner.spec import MiB, SandboxLimits
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ghapp.reconcile import next_pass_after
+from ghapp.work.reconcile import next_pass_after
 
 
 @pytest.mark.parametrize(

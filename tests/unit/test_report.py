@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ghapp.config import VisibilityLevel as Level
-from ghapp.markdown import MAX_FIELD_BYTES, code_block, fenced, inline, plain
-from ghapp.report import (
+from ghapp.core.config import VisibilityLevel as Level
+from ghapp.core.markdown import MAX_FIELD_BYTES, code_block, fenced, inline, plain
+from ghapp.core.report import (
     Annotation,
     CheckRunReport,
     Conclusion,

@@ -8,8 +8,8 @@ from collections import deque
 
 import pytest
 
-from ghapp import supervise
-from ghapp.supervise import CRASH_WINDOW_S, CRASHES, Loop, Supervisor, backoff, cannot_run
+from ghapp.work import supervise
+from ghapp.work.supervise import CRASH_WINDOW_S, CRASHES, Loop, Supervisor, backoff, cannot_run
 
 
 @pytest.mark.parametrize(

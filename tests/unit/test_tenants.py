@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ghapp.config import ConfigError, load_config
-from ghapp.image_rule import ANY, canonical
-from ghapp.tenants import (
+from ghapp.core.config import ConfigError, load_config
+from ghapp.core.image_rule import ANY, canonical
+from ghapp.core.tenants import (
     Ceilings,
     PolicyError,
     Tenancy,

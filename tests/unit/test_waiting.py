@@ -1,4 +1,4 @@
-"""ghapp.waiting.any_set: a worker's and the publisher's sleep ends at the first event set."""
+"""ghapp.work.waiting.any_set: a worker's and the publisher's sleep ends at the first event set."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ghapp.waiting import any_set
+from ghapp.work.waiting import any_set
 
 
 async def test_returns_at_the_first_event_set_and_leaves_no_wait_behind():

@@ -1,10 +1,11 @@
-"""What a push to one of the org's own repos concerns (`ghapp.warming.classify`): pure, no I/O."""
+"""What a push to one of the org's own repos concerns (`ghapp.work.warming.classify`): pure,
+no I/O."""
 
 from __future__ import annotations
 
-from ghapp.config import load_file
-from ghapp.models import Job
-from ghapp.warming import classify
+from ghapp.core.config import load_file
+from ghapp.store.models import Job
+from ghapp.work.warming import classify
 
 ORG_FILE = """
 assignments:

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from ghapp.models import Job, JobState, Submission
+from ghapp.store.models import Job, JobState, Submission
 from ghsim import GitHubSimulator
 from pushgrade import serve
 from pushgrade.demo import simulator_settings

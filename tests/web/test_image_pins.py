@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from ghapp.models import Job, JobState, Submission
+from ghapp.store.models import Job, JobState, Submission
 from tests.web.dash import TEACHER, outcome
 
 REF = "ghcr.io/cs101/hw1:2026"

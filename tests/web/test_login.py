@@ -11,7 +11,7 @@ import jwt
 import pytest
 from sqlalchemy import func, select
 
-from ghapp.models import WebSession
+from ghapp.store.models import WebSession
 from pushgrade.demo import simulator_settings
 from pushgrade.serve import running
 from tests.web.dash import ORG, SESSION_SECRET, STUDENT, TEACHER, Client, seed

@@ -10,8 +10,8 @@ import io
 import pytest
 from sqlalchemy import select
 
-from ghapp.models import Job, JobState
-from ghapp.tenants import single_teacher
+from ghapp.core.tenants import single_teacher
+from ghapp.store.models import Job, JobState
 from pushgrade.demo import simulator_settings
 from pushgrade.serve import running
 from tests.web.dash import ORG, SESSION_SECRET, TEACHER, Client, signed_in_teacher

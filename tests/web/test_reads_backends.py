@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
-from ghapp.models import Job, JobState, Submission
+from ghapp.store.models import Job, JobState, Submission
 from tests.web.dash import ORG, OTHER, SESSION_SECRET, seed
 from web import gradebook, reads
 from web.sessions import Cookies, SessionStore

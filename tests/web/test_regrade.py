@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from ghapp.models import Job, JobState
+from ghapp.store.models import Job, JobState
 from tests.web.dash import ORG, T0, TEACHER
 
 HW1 = f"/orgs/{ORG}/assignments/hw1"

@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from ghapp.models import Job
+from ghapp.store.models import Job
 from tests.web.dash import (
     ORG,
     OTHER_TEACHER,

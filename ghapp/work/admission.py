@@ -10,13 +10,13 @@ import fnmatch
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from ghapp import markdown as md
-from ghapp import queue
-from ghapp.config import AssignmentConfig, ConfigError
-from ghapp.configs import ConfigReader
-from ghapp.deadline import Standing, day_window, judge, show
+from ghapp.core import markdown as md
+from ghapp.core.config import AssignmentConfig, ConfigError
+from ghapp.core.deadline import Standing, day_window, judge, show
 from ghapp.github import InstallationClient
-from ghapp.models import Job
+from ghapp.store import queue
+from ghapp.store.models import Job
+from ghapp.work.config_reader import ConfigReader
 
 ROLE_TTL_S = 300.0  # how long an org role (teacher or not) is trusted
 

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ghapp.config import (
+from ghapp.core.config import (
     AssignmentConfig,
     ConfigError,
     ConfigProblem,

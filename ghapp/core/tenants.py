@@ -5,7 +5,7 @@ start with every error located; without one, the single-teacher default.
 Only the operator writes this file: no tenant (org) and no student can change what it says. A
 config file asks for limits; the ceilings here bound what it may ask for (above one is an
 `action_required` naming the field and the ceiling, never silently clamped). Pure: parsing,
-validation and lookups; reading secrets and talking to registries is `ghapp.tenancy`'s.
+validation and lookups; reading secrets and talking to registries is `ghapp.work.tenancy`'s.
 
 ```yaml
 defaults:                       # every tenant, unless its own entry says otherwise
@@ -36,7 +36,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from ghapp.config import (
+from ghapp.core.config import (
     AssignmentConfig,
     ConfigError,
     ConfigProblem,
@@ -45,7 +45,7 @@ from ghapp.config import (
     located_problems,
     parse_yaml,
 )
-from ghapp.image_rule import ANY, Canonical, canonical_prefix, judge_image, under
+from ghapp.core.image_rule import ANY, Canonical, canonical_prefix, judge_image, under
 from runner.spec import MiB, format_size
 
 GiB = 1024 * MiB
@@ -249,7 +249,7 @@ class TenantRules:
 @dataclass(frozen=True)
 class Tenancy:
     """Who is served and with what. `accounts` None: the single-teacher default, where the one
-    account served is the installation that came first (see `ghapp.tenancy`)."""
+    account served is the installation that came first (see `ghapp.work.tenancy`)."""
 
     accounts: frozenset[str] | None
     default: TenantRules

@@ -19,12 +19,14 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from ghapp import events, metrics, queue
+from ghapp import metrics
+from ghapp.core import events
+from ghapp.core.oneline import said
 from ghapp.github import GitHubApp, parse_moment
-from ghapp.models import Delivery, utcnow
-from ghapp.oneline import said
-from ghapp.supervise import backoff
-from ghapp.waiting import any_set
+from ghapp.store import queue
+from ghapp.store.models import Delivery, utcnow
+from ghapp.work.supervise import backoff
+from ghapp.work.waiting import any_set
 
 log = logging.getLogger(__name__)
 

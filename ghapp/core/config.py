@@ -5,7 +5,7 @@ but `ConfigError`, whose message names the file, the line, the field and what wo
 Two forms: the short form (one assignment for this repo, its fields at the top level), read by
 `load_config`, and the full form (`assignments:`, each with `repos:` globs), read with the short
 form by `load_file`. Which assignment applies to a repo, and how the org file's settings lock the
-repo file's, is `ghapp.policy`.
+repo file's, is `ghapp.core.policy`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ghapp.grader_source import Grader
+from ghapp.core.grader_source import Grader
 from runner.spec import SandboxLimits, SandboxSpec, parse_size
 
 MAX_CONFIG_BYTES = 256 * 1024
@@ -304,8 +304,8 @@ def load_file(
 ) -> PushgradeConfig:
     """Either form; the short form becomes one assignment named "default" with no `repos`.
 
-    `image` may be missing here (the other file may set it): `ghapp.policy.resolve` requires it.
-    Settings that contradict each other within one assignment are refused here; those that only
+    `image` may be missing here (the other file may set it): `ghapp.core.policy.resolve` requires
+    it. Settings that contradict each other within one assignment are refused here; those that only
     contradict once the org and repo files are merged are refused by `resolve`. An org file's
     assignments must each say which repos they are for.
     """

@@ -28,13 +28,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ghapp import housekeeping, outbox, queue, warming
-from ghapp.admission import Admission
-from ghapp.budget import Limits, Priority, WriteBudget
-from ghapp.config import AssignmentConfig, ConfigError, ConfigProblem
-from ghapp.configs import CONFIG_PATH, ORG_CONFIG_REPO, ConfigReader
-from ghapp.db import write_session
-from ghapp.deadline import (
+from ghapp.core.config import AssignmentConfig, ConfigError, ConfigProblem
+from ghapp.core.deadline import (
     Standing,
     describe,
     judge,
@@ -43,14 +38,9 @@ from ghapp.deadline import (
     show,
     shown_at,
 )
-from ghapp.events import RERUN_ACTION
-from ghapp.github import DownloadTooLarge, GitHubApp, InstallationClient
-from ghapp.graders import Graders
-from ghapp.models import Job, JobState, OutboxWrite, Submission, utcnow
-from ghapp.oneline import said
-from ghapp.queue import LeaseLost
-from ghapp.reconcile import Reconciler
-from ghapp.report import (
+from ghapp.core.events import RERUN_ACTION
+from ghapp.core.oneline import said
+from ghapp.core.report import (
     CheckRunReport,
     Lateness,
     render_cancelled,
@@ -61,10 +51,21 @@ from ghapp.report import (
     render_report,
     render_superseded,
 )
-from ghapp.supervise import Loop, Outage, Supervisor
-from ghapp.tenancy import Tenants
-from ghapp.tenants import Tenancy, in_one_line, tenant_problems
-from ghapp.waiting import any_set
+from ghapp.core.tenants import Tenancy, in_one_line, tenant_problems
+from ghapp.github import DownloadTooLarge, GitHubApp, InstallationClient
+from ghapp.store import queue
+from ghapp.store.budget import Limits, Priority, WriteBudget
+from ghapp.store.db import write_session
+from ghapp.store.models import Job, JobState, OutboxWrite, Submission, utcnow
+from ghapp.store.queue import LeaseLost
+from ghapp.work import housekeeping, outbox, warming
+from ghapp.work.admission import Admission
+from ghapp.work.config_reader import CONFIG_PATH, ORG_CONFIG_REPO, ConfigReader
+from ghapp.work.graders import Graders
+from ghapp.work.reconcile import Reconciler
+from ghapp.work.supervise import Loop, Outage, Supervisor
+from ghapp.work.tenancy import Tenants
+from ghapp.work.waiting import any_set
 from runner.grade import grade_async
 from runner.outcome import ErrorKind, Outcome
 from runner.sandbox import Sandbox

@@ -1,8 +1,8 @@
 """The operator's policy at work: whether a job's account is served, the login a tenant pulls an
 image with, and the images a tenant's grader build may start from.
 
-Every org (or user) the App is installed on is a tenant. The policy (`ghapp.tenants`) says which
-are served and what each may use; this module reads the few facts it needs for that from the
+Every org (or user) the App is installed on is a tenant. The policy (`ghapp.core.tenants`) says
+which are served and what each may use; this module reads the few facts it needs for that from the
 database (which installation came first, for the single-teacher default) and secrets from files,
 environment variables and credential helpers, at the moment a pull needs them (never logged).
 """
@@ -17,15 +17,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ghapp.image_rule import (
+from ghapp.core.image_rule import (
     DockerfileRefused,
     canonical,
     dockerfile_images,
     judge_image,
     onbuild_images,
 )
-from ghapp.models import Installation, Job
-from ghapp.tenants import RegistryLogin, Tenancy, TenantRules, single_teacher
+from ghapp.core.tenants import RegistryLogin, Tenancy, TenantRules, single_teacher
+from ghapp.store.models import Installation, Job
 from runner.registry import (
     Credentials,
     PullAuth,

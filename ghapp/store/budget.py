@@ -23,8 +23,8 @@ from enum import IntEnum
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from ghapp.db import write_session
-from ghapp.models import GitHubBlock, GitHubWrite, utcnow
+from ghapp.store.db import write_session
+from ghapp.store.models import GitHubBlock, GitHubWrite, utcnow
 
 
 class Priority(IntEnum):

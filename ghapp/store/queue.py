@@ -17,9 +17,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from ghapp import events
-from ghapp.db import write_session
-from ghapp.models import (
+from ghapp.core import events
+from ghapp.store.db import write_session
+from ghapp.store.models import (
     Delivery,
     Installation,
     Job,

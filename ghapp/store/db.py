@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from ghapp.oneline import said
+from ghapp.core.oneline import said
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ghapp.oneline import said
-from ghapp.waiting import any_set
+from ghapp.core.oneline import said
+from ghapp.work.waiting import any_set
 
 log = logging.getLogger(__name__)
 

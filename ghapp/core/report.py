@@ -17,7 +17,7 @@ Pure: an Outcome and the policy in, a `CheckRunReport` out; the worker sends it.
 - When the teacher's image, the grader's results or the service failed, the check run asks for
   action and says what kind of problem it was; the details, which may name hidden tests, stay in
   the dashboard. Out of memory and output floods are the submission's doing: they fail.
-- Test names, outputs and logs are untrusted Markdown (see `ghapp.markdown`). Output in the
+- Test names, outputs and logs are untrusted Markdown (see `ghapp.core.markdown`). Output in the
   `html` or `md` formats is shown as text in a code block until it can be sanitised.
 """
 
@@ -28,8 +28,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
-from ghapp import markdown as md
-from ghapp.config import VisibilityLevel
+from ghapp.core import markdown as md
+from ghapp.core.config import VisibilityLevel
 from runner.outcome import ErrorKind, Outcome, Status, TestResult, TestStatus, Visibility
 
 MAX_TITLE_CHARS = 1000

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
-from ghapp.config import AssignmentConfig, LatePolicy, VisibilityLevel
+from ghapp.core.config import AssignmentConfig, LatePolicy, VisibilityLevel
 
 DAY = timedelta(days=1)
 

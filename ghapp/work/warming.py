@@ -28,19 +28,19 @@ from typing import TYPE_CHECKING
 import docker.errors
 from sqlalchemy import delete, select
 
-from ghapp import queue
-from ghapp.budget import Priority
-from ghapp.config import AssignmentConfig, ConfigError, OnGraderPush, PushgradeConfig
-from ghapp.configs import CONFIG_PATH, ORG_CONFIG_REPO
-from ghapp.db import write_session
+from ghapp.core.config import AssignmentConfig, ConfigError, OnGraderPush, PushgradeConfig
+from ghapp.core.report import Conclusion, render_notice
+from ghapp.core.tenants import in_one_line, tenant_problems
 from ghapp.github import InstallationClient
-from ghapp.models import Job, JobState, WarmRequest, utcnow
-from ghapp.report import Conclusion, render_notice
-from ghapp.tenants import in_one_line, tenant_problems
+from ghapp.store import queue
+from ghapp.store.budget import Priority
+from ghapp.store.db import write_session
+from ghapp.store.models import Job, JobState, WarmRequest, utcnow
+from ghapp.work.config_reader import CONFIG_PATH, ORG_CONFIG_REPO
 from runner.registry import PullError
 
 if TYPE_CHECKING:
-    from ghapp.worker import Worker
+    from ghapp.work.worker import Worker
 
 log = logging.getLogger(__name__)
 

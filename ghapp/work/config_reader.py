@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
-from ghapp.config import ConfigError, PushgradeConfig, load_file
+from ghapp.core.config import ConfigError, PushgradeConfig, load_file
+from ghapp.core.policy import Resolution, resolve
 from ghapp.github import InstallationClient
-from ghapp.policy import Resolution, resolve
 
 CONFIG_PATH = ".github/pushgrade.yml"
 ORG_CONFIG_REPO = ".github"  # the org-level file lives in the org's .github repository

@@ -29,13 +29,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from ghapp.db import write_session
+from ghapp.core.grader_source import GraderSource
+from ghapp.core.image_rule import DockerfileRefused
+from ghapp.core.tenants import TenantRules
 from ghapp.github import DownloadTooLarge, InstallationClient
-from ghapp.grader_source import GraderSource
-from ghapp.image_rule import DockerfileRefused
-from ghapp.models import GraderBuild, utcnow
-from ghapp.tenancy import Tenants
-from ghapp.tenants import TenantRules
+from ghapp.store.db import write_session
+from ghapp.store.models import GraderBuild, utcnow
+from ghapp.work.tenancy import Tenants
 from runner.archive import ArchiveLimits, UnsafeArchive, extract_submission
 from runner.build import GRADER_LABEL, BuildLimits, build_image
 from runner.registry import ImageStore, PullError

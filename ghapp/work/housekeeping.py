@@ -11,11 +11,11 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
-from ghapp import queue
-from ghapp.oneline import said
+from ghapp.core.oneline import said
+from ghapp.store import queue
 
 if TYPE_CHECKING:
-    from ghapp.worker import Worker
+    from ghapp.work.worker import Worker
 
 log = logging.getLogger(__name__)
 

@@ -25,11 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from ghapp import metrics
-from ghapp.budget import Priority, WriteBudget
-from ghapp.db import write_session
 from ghapp.github import GitHubApp, RateLimited
-from ghapp.models import GitHubWrite, Job, JobState, OutboxWrite, utcnow
-from ghapp.waiting import any_set
+from ghapp.store.budget import Priority, WriteBudget
+from ghapp.store.db import write_session
+from ghapp.store.models import GitHubWrite, Job, JobState, OutboxWrite, utcnow
+from ghapp.work.waiting import any_set
 
 log = logging.getLogger(__name__)
 

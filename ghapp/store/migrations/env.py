@@ -1,8 +1,9 @@
-"""Alembic environment: migrations run on the connection pushgrade hands over (see ghapp.db)."""
+"""Alembic environment: migrations run on the connection pushgrade hands over (see
+ghapp.store.db)."""
 
 from alembic import context
 
-from ghapp.models import Base
+from ghapp.store.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(
