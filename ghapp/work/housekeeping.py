@@ -9,13 +9,11 @@ import logging
 import os
 import socket
 import time
-from typing import TYPE_CHECKING
 
 from ghapp.core.oneline import said
 from ghapp.store import queue
-
-if TYPE_CHECKING:
-    from ghapp.work.worker import Worker
+from ghapp.work.crew import Crew
+from ghapp.work.supervise import Outage
 
 log = logging.getLogger(__name__)
 
@@ -23,46 +21,60 @@ HEARTBEAT_S = 10.0  # a worker silent for three of these is dead: its containers
 SWEEP_EVERY = 6  # heartbeats between sweeps (and one at start)
 
 
-def every(worker: Worker) -> float:
-    """How often a heartbeat is stored."""
-    return max(1.0, min(HEARTBEAT_S, worker.lease_s / 3))
+class Heartbeats:
+    """A worker's heartbeats: stored every `every` seconds; a write the database refuses
+    starts an `Outage`, one it takes ends it."""
 
+    def __init__(self, crew: Crew, *, slots: int, outage: Outage) -> None:
+        self.crew = crew
+        self.slots = slots
+        self.outage = outage
+        self.last = time.monotonic()  # the last heartbeat the database took
 
-def stale_after(worker: Worker) -> float:
-    """How long without a heartbeat stored before the worker counts as not working."""
-    return every(worker) * 3
+    @property
+    def every(self) -> float:
+        """How often a heartbeat is stored."""
+        return max(1.0, min(HEARTBEAT_S, self.crew.lease_s / 3))
 
+    @property
+    def stale_after(self) -> float:
+        """How long without a heartbeat stored before the worker counts as not working."""
+        return self.every * 3
 
-async def heartbeats(worker: Worker, stop: asyncio.Event) -> None:
-    """Heartbeats, and every few of them a sweep of the containers of dead workers."""
-    beats = 0
-    try:
-        while not stop.is_set():
-            try:
-                await queue.heartbeat(worker.sessions, worker.name, slots=worker.slots)
-            except Exception as err:
-                if worker.outage.refused(err):
-                    log.warning("a heartbeat failed: %s", said(err))
-            else:
-                worker.last_beat = time.monotonic()
-                worker.outage.took()
-                if beats % SWEEP_EVERY == 0:
+    async def beat(self) -> bool:
+        """Store one heartbeat; whether the database took it."""
+        try:
+            await queue.heartbeat(self.crew.sessions, self.crew.name, slots=self.slots)
+        except Exception as err:
+            if self.outage.refused(err):
+                log.warning("a heartbeat failed: %s", said(err))
+            return False
+        self.last = time.monotonic()
+        self.outage.took()
+        return True
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Heartbeats, and every few of them a sweep of the containers of dead workers."""
+        beats = 0
+        try:
+            while not stop.is_set():
+                if await self.beat() and beats % SWEEP_EVERY == 0:
                     try:
-                        await sweep(worker, within_s=every(worker) * 3)
+                        await sweep(self.crew, within_s=self.every * 3)
                     except Exception as err:
                         log.warning("the orphan sweep failed: %s", said(err))
-            beats += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every(worker))
-    finally:
-        with contextlib.suppress(Exception):
-            await asyncio.shield(queue.gone(worker.sessions, worker.name))
+                beats += 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.every)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(queue.gone(self.crew.sessions, self.crew.name))
 
 
-async def sweep(worker: Worker, *, within_s: float) -> None:
-    known = await queue.known_workers(worker.sessions, fresh_s=within_s)
-    known[worker.name] = True
-    removed = await asyncio.to_thread(worker.sandbox.sweep, lambda owner: alive(owner, known))
+async def sweep(crew: Crew, *, within_s: float) -> None:
+    known = await queue.known_workers(crew.sessions, fresh_s=within_s)
+    known[crew.name] = True
+    removed = await asyncio.to_thread(crew.sandbox.sweep, lambda owner: alive(owner, known))
     if removed:
         log.warning("removed %d orphaned containers and volumes: %s", len(removed), removed)
 

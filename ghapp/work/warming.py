@@ -23,7 +23,6 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import docker.errors
 from sqlalchemy import delete, select
@@ -33,14 +32,12 @@ from ghapp.core.report import Conclusion, render_notice
 from ghapp.core.tenants import in_one_line, tenant_problems
 from ghapp.github import InstallationClient
 from ghapp.store import queue
-from ghapp.store.budget import Priority
 from ghapp.store.db import write_session
 from ghapp.store.models import Job, JobState, WarmRequest, utcnow
 from ghapp.work.config_reader import CONFIG_PATH, ORG_CONFIG_REPO
+from ghapp.work.crew import Crew
+from ghapp.work.finish import conclude, finish
 from runner.registry import PullError
-
-if TYPE_CHECKING:
-    from ghapp.work.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -100,22 +97,22 @@ def _on_default_branch(job: Job) -> bool:
     return job.default_branch is None or branch == job.default_branch
 
 
-async def on_org_repo_push(worker: Worker, job: Job, gh: InstallationClient) -> bool:
+async def on_org_repo_push(crew: Crew, job: Job, gh: InstallationClient) -> bool:
     """Handle `job` if it is a push to the org's `.github` or grader repos; False when it is a
     student's (nothing was done)."""
     config_push = job.repo.lower() == ORG_CONFIG_REPO
     if config_push:
-        worker.configs.forget_org(gh, job.owner)  # the teacher's edit applies now
+        crew.configs.forget_org(gh, job.owner)  # the teacher's edit applies now
     try:
-        org = await worker.configs.org_file(gh, job.owner)
+        org = await crew.configs.org_file(gh, job.owner)
     except ConfigError as err:
         if not config_push:
             return False  # the student's intake reports the broken org file
         if not _on_default_branch(job):  # the error is the default branch's, not this commit's
-            await worker._finish(job, JobState.SKIPPED, "config push to another branch")
+            await finish(crew, job, JobState.SKIPPED, "config push to another branch")
             return True
-        await _finish(
-            worker,
+        await conclude(
+            crew,
             job,
             render_notice(
                 "The config has errors",
@@ -137,20 +134,20 @@ async def on_org_repo_push(worker: Worker, job: Job, gh: InstallationClient) -> 
         else:
             why = "not the org's default branch"
 
-        await worker._finish(job, JobState.SKIPPED, f"{push.kind} push to {push.branch}: {why}")
+        await finish(crew, job, JobState.SKIPPED, f"{push.kind} push to {push.branch}: {why}")
         return True
-    await _ask_everywhere(worker, job, push.assignments)
-    ready = await warm(worker, gh, job.owner, push.assignments)
+    await _ask_everywhere(crew, job, push.assignments)
+    ready = await warm(crew, gh, job.owner, push.assignments)
     if push.kind == "config":
         report, note = _config_report(ready)
-        await _finish(worker, job, report, CONFIG_CHECK_NAME, note)
+        await conclude(crew, job, report, CONFIG_CHECK_NAME, note)
     else:
-        await _grader_pushed(worker, job, push, ready)
+        await _grader_pushed(crew, job, push, ready)
     return True
 
 
 async def warm(
-    worker: Worker,
+    crew: Crew,
     gh: InstallationClient,
     owner: str,
     assignments: tuple[tuple[str, AssignmentConfig], ...],
@@ -160,16 +157,16 @@ async def warm(
 
     async def one(name: str, config: AssignmentConfig) -> Readiness:
         if config.grader is not None:
-            built = await worker.graders.image_for(gh, owner, config.grader)
+            built = await crew.graders.image_for(gh, owner, config.grader)
             return Readiness(name, built.tag, built.problem)
         assert config.image is not None
-        rules = worker.tenants.rules(owner)
+        rules = crew.tenants.rules(owner)
         refused = tenant_problems(config, rules, owner=owner)
         if refused:
             return Readiness(name, None, in_one_line(refused))
         try:
-            auth = await worker.tenants.pull_auth(rules, config.image)
-            await asyncio.to_thread(worker.sandbox.images.get, config.image, auth=auth)
+            auth = await crew.tenants.pull_auth(rules, config.image)
+            await asyncio.to_thread(crew.sandbox.images.get, config.image, auth=auth)
         except PullError as err:
             return Readiness(name, None, err.reason)
         except docker.errors.ImageNotFound:
@@ -188,10 +185,10 @@ async def warm(
 
 
 async def _ask_everywhere(
-    worker: Worker, job: Job, assignments: tuple[tuple[str, AssignmentConfig], ...]
+    crew: Crew, job: Job, assignments: tuple[tuple[str, AssignmentConfig], ...]
 ) -> None:
     """Ask every worker to make these images ready on its own engine (see `follow`)."""
-    async with write_session(worker.sessions) as session:
+    async with write_session(crew.sessions) as session:
         session.add_all(
             WarmRequest(
                 installation_id=job.installation_id,
@@ -203,7 +200,7 @@ async def _ask_everywhere(
         )
 
 
-async def follow(worker: Worker, stop: asyncio.Event, *, every_s: float = FOLLOW_S) -> None:
+async def follow(crew: Crew, stop: asyncio.Event, *, every_s: float = FOLLOW_S) -> None:
     """Make ready on this worker's engine every image another worker was asked to warm: the
     requests of the last `FOLLOW_WINDOW_S` at start (a worker started just after a push is
     warmed too), then each new one. On an engine where it is ready already this costs a look
@@ -212,7 +209,7 @@ async def follow(worker: Worker, stop: asyncio.Event, *, every_s: float = FOLLOW
     cursor = 0
     while not stop.is_set():
         try:
-            async with worker.sessions() as session:
+            async with crew.sessions() as session:
                 found = (
                     (
                         await session.execute(
@@ -227,37 +224,35 @@ async def follow(worker: Worker, stop: asyncio.Event, *, every_s: float = FOLLOW
                 )
             if found:
                 cursor = found[-1].id
-                await _warm_requested(worker, found)
-            await _forget_old(worker)
+                await _warm_requested(crew, found)
+            await _forget_old(crew)
         except Exception:
             log.exception("warming the images other workers were asked for failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every_s)
 
 
-async def _warm_requested(worker: Worker, requests: list[WarmRequest]) -> None:
+async def _warm_requested(crew: Crew, requests: list[WarmRequest]) -> None:
     latest: dict[tuple[int, str, str], WarmRequest] = {}
     for request in requests:  # the newest settings of each assignment
         latest[(request.installation_id, request.owner.lower(), request.assignment)] = request
     for request in latest.values():
-        gh = worker.github.installation(request.installation_id)
+        gh = crew.github.installation(request.installation_id)
         config = AssignmentConfig.model_validate(request.config)
-        [ready] = await warm(worker, gh, request.owner, ((request.assignment, config),))
+        [ready] = await warm(crew, gh, request.owner, ((request.assignment, config),))
         if ready.image is None:
             log.warning("%s/%s could not be warmed here: %s", request.owner, request.assignment,
                         ready.problem.split("\n")[0])  # fmt: skip
 
 
-async def _forget_old(worker: Worker) -> None:
-    async with write_session(worker.sessions) as session:
+async def _forget_old(crew: Crew) -> None:
+    async with write_session(crew.sessions) as session:
         await session.execute(
             delete(WarmRequest).where(WarmRequest.created_at < utcnow() - timedelta(days=1))
         )
 
 
-async def _grader_pushed(
-    worker: Worker, job: Job, push: OrgRepoPush, ready: list[Readiness]
-) -> None:
+async def _grader_pushed(crew: Crew, job: Job, push: OrgRepoPush, ready: list[Readiness]) -> None:
     failed = [item for item in ready if item.image is None]
     regrade = (
         []
@@ -266,7 +261,7 @@ async def _grader_pushed(
     )
     lines = [f"- **{item.name}**: `{item.image}`" for item in ready if item.image]
     lines += [f"- **{i.name}**: could not be built\n\n```\n{i.problem}\n```" for i in failed]
-    async with write_session(worker.sessions) as session:
+    async with write_session(crew.sessions) as session:
         regraded: dict[str, int] = {}
         for name in regrade:
             ids = await queue.regrade_all(
@@ -293,8 +288,8 @@ async def _grader_pushed(
         note = f"grader push: {title}; " + "; ".join(
             f"{name} regraded {count} repos" for name, count in regraded.items()
         )
-        await _finish(
-            worker,
+        await conclude(
+            crew,
             job,
             render_notice(title, summary, conclusion),
             GRADER_CHECK_NAME,
@@ -321,13 +316,3 @@ def _config_report(ready: list[Readiness]):
         )
     problems = "; ".join(f"{item.name}: {item.problem}" for item in ready if item.image is None)
     return report, f"org config pushed: {report.title}" + (f": {problems}" if problems else "")
-
-
-async def _finish(worker: Worker, job: Job, report, name: str, note: str, *, session=None) -> None:
-    """The check run on the pushed commit and the job's end, in one transaction."""
-    if session is None:
-        async with write_session(worker.sessions) as session:
-            await _finish(worker, job, report, name, note, session=session)
-        return
-    await worker._complete(job, report, priority=Priority.NOTICE, session=session, name=name)
-    await queue.end(session, job.id, worker=worker.name, note=note)

@@ -268,7 +268,7 @@ async def test_secrets_and_tokens_never_reach_the_logs(sim, app, example_grader,
 async def test_a_job_whose_workers_keep_dying_is_given_up_visibly(sim, app, example_grader):
     """After every attempt was used up by workers that vanished, the student is told (neutral),
     the teacher's record says why, and nothing loops forever."""
-    from ghapp.work.worker import MAX_ATTEMPTS
+    from ghapp.work.finish import MAX_ATTEMPTS
 
     new_repo(sim, "hw1-nina", example_grader)
     await orphaned_job(app, sim, "hw1-nina", example_grader, attempts=MAX_ATTEMPTS)

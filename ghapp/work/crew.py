@@ -1,0 +1,33 @@
+"""What the parts of one worker share: the database, GitHub, the sandbox, and the services
+built on them. Intake, grading, reveals, warming and housekeeping each take a `Crew`, never
+the `Worker`, so none of them depends on the loop that claims their jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ghapp.github import GitHubApp
+from ghapp.store.budget import WriteBudget
+from ghapp.work.config_reader import ConfigReader
+from ghapp.work.graders import Graders
+from ghapp.work.outbox import Publisher
+from ghapp.work.tenancy import Tenants
+from runner.sandbox import Sandbox
+
+
+@dataclass(eq=False)
+class Crew:
+    sessions: object  # an async_sessionmaker
+    github: GitHubApp
+    sandbox: Sandbox
+    name: str  # the worker's, as leases and containers know it
+    public_url: str  # where check runs link to (the job's page)
+    lease_s: float
+    poll_s: float
+    configs: ConfigReader
+    tenants: Tenants
+    graders: Graders
+    budget: WriteBudget
+    publisher: Publisher
+    wake: Callable[[], None]  # new work was stored: the claim loops look now

@@ -1,0 +1,157 @@
+"""A job's last word: the check run's write staged in the outbox, and the job's end, stored
+together. Every part of a worker ends its jobs through here."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from ghapp.core.events import RERUN_ACTION
+from ghapp.core.report import CheckRunReport, render_cancelled, render_not_graded
+from ghapp.store import queue
+from ghapp.store.budget import Priority
+from ghapp.store.db import write_session
+from ghapp.store.models import Job, JobState, OutboxWrite, utcnow
+from ghapp.work import outbox
+from ghapp.work.crew import Crew
+
+CHECK_NAME = "pushgrade"
+RERUN_BUTTON = {
+    "label": "Re-run",
+    "description": "Grade this commit again",
+    "identifier": RERUN_ACTION,
+}
+MAX_ATTEMPTS = 6  # claims across both phases before a job is given up
+
+
+async def post(
+    crew: Crew,
+    job: Job,
+    kind: str,
+    priority: Priority,
+    body: dict,
+    *,
+    more_outputs: list[dict] | None = None,
+    delay_s: float = 0.0,
+    session=None,
+) -> None:
+    """Stage a write of the job's one check run in the outbox (in `session`, when given, so
+    it commits with the state it reports). It carries what a create needs: if no earlier
+    write was sent, this one creates the check run; after a crash the publisher finds a
+    check run already made by its external_id (the job id)."""
+    write = {
+        "kind": kind,
+        "priority": priority,
+        "body": {
+            "name": (job.config or {}).get("check_name") or CHECK_NAME,
+            "head_sha": job.head_sha,
+            "external_id": str(job.id),
+            **body,
+        },
+        "more_outputs": more_outputs,
+        "delay_s": delay_s,
+    }
+    if session is None:
+        await outbox.enqueue(crew.sessions, job, **write)
+    else:
+        await outbox.stage(session, job, **write)
+    crew.publisher.wake()
+
+
+async def complete(
+    crew: Crew,
+    job: Job,
+    report: CheckRunReport,
+    *,
+    rerun: bool = True,
+    revealing: bool = False,
+    priority: Priority = Priority.FINAL,
+    session=None,
+    name: str | None = None,
+) -> None:
+    """Stage the completed check run that `report` makes."""
+    batches = report.annotation_batches() or [()]
+    body = {
+        "status": "completed",
+        "conclusion": report.conclusion,
+        "output": report.output(batches[0]),
+        "details_url": f"{crew.public_url}/jobs/{job.id}",
+    }
+    if not revealing:  # a reveal changes what is shown, not when grading finished
+        body["completed_at"] = iso(utcnow())
+    if rerun:
+        body["actions"] = [RERUN_BUTTON]
+    if name is not None:  # else the assignment's check_name
+        body["name"] = name
+    more = [report.output(batch) for batch in batches[1:]]  # 50 annotations a request
+    kind = "reveal" if revealing else "final"
+    await post(crew, job, kind, priority, body, more_outputs=more, session=session)
+
+
+async def finish(crew: Crew, job: Job, state: JobState, note: str | None, **values) -> None:
+    """The job's last word: its final state, and a note for the teacher (None: keep the
+    note it has)."""
+    if note is not None:
+        values["note"] = note[:2000]
+    await queue.transition(
+        crew.sessions, job.id, worker=crew.name, state=state, finished_at=utcnow(), **values
+    )
+
+
+async def conclude(
+    crew: Crew, job: Job, report: CheckRunReport, name: str, note: str, *, session=None
+) -> None:
+    """A notice on the pushed commit (its own check run `name`) and the job's end, in one
+    transaction."""
+    if session is None:
+        async with write_session(crew.sessions) as session:
+            await conclude(crew, job, report, name, note, session=session)
+        return
+    await complete(crew, job, report, priority=Priority.NOTICE, session=session, name=name)
+    await queue.end(session, job.id, worker=crew.name, note=note)
+
+
+async def cancelled(crew: Crew, job: Job) -> None:
+    """A teacher cancelled the job: its check run, if it has one, says so."""
+    if job.check_run_id is not None or job.attempts > 1 or await _has_writes(crew, job):
+        await complete(crew, job, render_cancelled())
+    await finish(crew, job, JobState.CANCELLED, None)  # the note says who asked
+
+
+async def retry_later(crew: Crew, job: Job, err: Exception) -> None:
+    if job.attempts >= MAX_ATTEMPTS:
+        await give_up(crew, job, f"{type(err).__name__}: {err}")
+        return
+    backoff = min(2**job.attempts * 5, 300)
+    await queue.transition(
+        crew.sessions,
+        job.id,
+        worker=crew.name,
+        release=False,
+        lease_owner=None,
+        lease_expires_at=utcnow() + timedelta(seconds=backoff),
+        note=f"attempt {job.attempts} failed: {type(err).__name__}: {err}"[:2000],
+    )
+
+
+async def give_up(crew: Crew, job: Job, reason: str) -> None:
+    report = render_not_graded(
+        "Could not be graded",
+        "pushgrade could not grade this commit after several attempts. A teacher can re-run it.",
+    )
+    with contextlib.suppress(Exception):
+        await complete(crew, job, report)
+    await finish(crew, job, JobState.FAILED, f"gave up after {job.attempts} attempts: {reason}")
+
+
+async def _has_writes(crew: Crew, job: Job) -> bool:
+    async with crew.sessions() as session:
+        return (
+            await session.scalar(select(OutboxWrite.id).where(OutboxWrite.job_id == job.id))
+        ) is not None
+
+
+def iso(moment) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

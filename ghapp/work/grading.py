@@ -1,0 +1,171 @@
+"""Grading (a job queued, or running with a lapsed lease): a push superseded by a newer one to
+its branch → `skipped`; else `in_progress`, download the commit, grade it in the sandbox, store
+the full Outcome, and complete the check run at the visibility the policy allows now."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+import tempfile
+from pathlib import Path
+
+from ghapp.core.config import AssignmentConfig
+from ghapp.core.deadline import Standing, describe, judge, penalized, reveal_moment, show, shown_at
+from ghapp.core.report import Lateness, render_in_progress, render_report, render_superseded
+from ghapp.core.tenants import in_one_line, tenant_problems
+from ghapp.github import DownloadTooLarge, InstallationClient
+from ghapp.store import queue
+from ghapp.store.budget import Priority
+from ghapp.store.db import write_session
+from ghapp.store.models import Job, JobState, Submission, utcnow
+from ghapp.work.crew import Crew
+from ghapp.work.finish import MAX_ATTEMPTS, complete, finish, iso, post
+from runner.grade import grade_async
+from runner.outcome import ErrorKind, Outcome
+
+# "In progress" is sent only if the result has not come within this long: a quick grading run
+# costs two writes (queued, completed), not three.
+IN_PROGRESS_DELAY_S = 3.0
+ARCHIVE_CAP = 200 * 1024 * 1024
+_ENGINE_TROUBLE = frozenset({ErrorKind.DOCKER_UNAVAILABLE, ErrorKind.SANDBOX_FAILED})
+
+
+class EngineTrouble(Exception):
+    """The Docker engine failed under a run: retried, as any transient failure is."""
+
+
+async def grade(crew: Crew, job: Job) -> None:
+    gh = crew.github.installation(job.installation_id)
+    config = AssignmentConfig.model_validate(job.config or {})
+    if (job.trigger == "push" or job.background) and job.ref:
+        newer = await queue.newer_push(crew.sessions, job)
+        if newer is not None and job.background:
+            # A bulk regrade: the newer push is graded with the current grader anyway, and
+            # the commit keeps its last result, so there is nothing to say.
+            await finish(crew, job, JobState.SKIPPED, f"not regraded: {newer} came since")
+            return
+        if newer is not None:
+            await complete(
+                crew, job, render_superseded(newer), rerun=False, priority=Priority.NOTICE
+            )
+            await finish(crew, job, JobState.SKIPPED, f"superseded by {newer}")
+            return
+    started = utcnow()
+    await queue.transition(
+        crew.sessions,
+        job.id,
+        worker=crew.name,
+        release=False,
+        state=JobState.RUNNING,
+        started_at=started,
+    )
+    if not job.background:
+        await post(
+            crew,
+            job,
+            "in_progress",
+            Priority.INTERMEDIATE,
+            {
+                "status": "in_progress",
+                "started_at": iso(started),
+                "output": render_in_progress(),
+            },
+            delay_s=IN_PROGRESS_DELAY_S,
+        )
+    scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="pushgrade-job-"))
+    try:
+        archive = scratch / "commit.tar.gz"
+        try:
+            await gh.download_tarball(job.owner, job.repo, job.head_sha, archive, cap=ARCHIVE_CAP)
+        except DownloadTooLarge as err:
+            outcome, image = Outcome.errored(ErrorKind.BAD_ARCHIVE, f"{err}."), None
+        else:
+            outcome, image = await _run(crew, job, gh, config, archive)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, scratch, True)
+    if outcome.error in _ENGINE_TROUBLE and job.attempts < MAX_ATTEMPTS:
+        # The engine restarting, a container that vanished: not the submission's doing nor
+        # the teacher's. Try again later (with backoff) before saying anything final.
+        raise EngineTrouble(outcome.reason or str(outcome.error))
+    late = await lateness(crew, job, config)
+    level, after_due = shown_at(config, utcnow())
+    report = render_report(outcome, visibility=level, after_due=after_due, late=late)
+    # Shown less now than after the deadline: the run is re-rendered then (see reveal.py).
+    reveal_at = reveal_moment(config)
+    if after_due or reveal_at is None:
+        reveal_at = None
+    else:
+        later, _ = shown_at(config, reveal_at)
+        if render_report(outcome, visibility=later, after_due=True, late=late) == report:
+            reveal_at = None
+    penalty = late.penalty if late else 0.0
+    # The result, the check run's write and the job's end commit together: a crash loses
+    # none of them and sends nothing twice.
+    async with write_session(crew.sessions) as session:
+        await complete(crew, job, report, priority=_result_priority(job), session=session)
+        session.add(
+            Submission(
+                job_id=job.id,
+                owner=job.owner,
+                repo=job.repo,
+                head_sha=job.head_sha,
+                status=outcome.status.value,
+                conclusion=report.conclusion,
+                score=penalized(outcome.score, penalty),
+                max_score=outcome.max_score,
+                outcome=outcome.model_dump(mode="json"),
+                late=late is not None,
+                penalty=penalty,
+                level=level.value,
+                reveal_at=reveal_at,
+                image_id=outcome.image_id,
+                image=image,
+                image_digest=outcome.image_digest,
+            )
+        )
+        # Keep what intake noted (locked fields the repo file tried to change) beside it.
+        note = "; ".join(filter(None, [job.note, outcome.reason]))
+        await queue.end(session, job.id, worker=crew.name, note=note)
+
+
+async def _run(
+    crew: Crew, job: Job, gh: InstallationClient, config: AssignmentConfig, archive: Path
+) -> tuple[Outcome, str | None]:
+    """Grade the archive in the assignment's image: its `image`, or the image built from its
+    `grader` repo (waiting while another job builds it; a failed build is the outcome).
+    Also the image reference graded with (None when there was none)."""
+    image = None
+    rules = crew.tenants.rules(job.owner)
+    refused = tenant_problems(config, rules, owner=job.owner)
+    if refused:  # the policy changed since intake: nothing runs that it no longer allows
+        return Outcome.errored(ErrorKind.OVER_LIMITS, in_one_line(refused)), None
+    if config.grader is not None:
+        built = await crew.graders.image_for(gh, job.owner, config.grader)
+        if built.tag is None:
+            outcome = Outcome.errored(
+                ErrorKind.GRADER_BUILD_FAILED, built.problem, log=built.log_tail
+            )
+            return outcome, None
+        image = built.tag
+    # A built grader is never pulled: it exists only on this engine.
+    spec = config.sandbox_spec(image=image, pull_missing=image is None)
+    auth = None if image is not None else await crew.tenants.pull_auth(rules, spec.image)
+    spec = dataclasses.replace(
+        spec,
+        pull_auth=auth,
+        limits=dataclasses.replace(spec.limits, output_flood_bytes=rules.ceilings.output),
+    )
+    return await grade_async(archive, spec, sandbox=crew.sandbox), spec.image
+
+
+async def lateness(crew: Crew, job: Job, config: AssignmentConfig) -> Lateness | None:
+    timing = judge(config, await queue.pushed_at(crew.sessions, job))
+    if timing.standing is not Standing.LATE or config.due is None:
+        return None
+    return Lateness(describe(timing.late_by), show(config.due), timing.penalty)
+
+
+def _result_priority(job: Job) -> Priority:
+    # A teacher's regrade from the dashboard must never delay a student's fresh result.
+    return Priority.BACKGROUND if job.trigger == "dashboard" else Priority.FINAL

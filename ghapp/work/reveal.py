@@ -1,0 +1,52 @@
+"""Reveals: once the deadline passes, runs graded before it are shown at the `after_due`
+level — each once, durably: the moment is stored with the submission, and a reveal is claimed
+under a lease."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from ghapp.core.config import AssignmentConfig
+from ghapp.core.deadline import shown_at
+from ghapp.core.report import render_report
+from ghapp.store import queue
+from ghapp.store.budget import Priority
+from ghapp.store.models import Job, Submission, utcnow
+from ghapp.work.crew import Crew
+from ghapp.work.finish import complete
+from ghapp.work.grading import lateness
+from runner.outcome import Outcome
+
+log = logging.getLogger(__name__)
+
+
+async def reveals(crew: Crew, stop: asyncio.Event) -> None:
+    """Re-render runs graded before their deadline once it passes."""
+    while not stop.is_set():
+        try:
+            submission = await queue.claim_reveal(crew.sessions, lease_s=crew.lease_s)
+            if submission is not None:
+                await reveal(crew, submission)
+                continue
+        except Exception:
+            log.exception("revealing a graded run failed; it is tried again later")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), crew.poll_s)
+
+
+async def reveal(crew: Crew, submission: Submission) -> None:
+    async with crew.sessions() as session:
+        job = await session.get(Job, submission.job_id)
+    if job is None or job.check_run_id is None or not job.config:
+        await queue.revealed(crew.sessions, submission.id, submission.level or "")
+        return
+    config = AssignmentConfig.model_validate(job.config)
+    outcome = Outcome.model_validate(submission.outcome)
+    level, after_due = shown_at(config, utcnow())
+    late = await lateness(crew, job, config)
+    report = render_report(outcome, visibility=level, after_due=after_due, late=late)
+    await complete(crew, job, report, revealing=True, priority=Priority.BACKGROUND)
+    await queue.revealed(crew.sessions, submission.id, level.value)
+    log.info("%s/%s@%s revealed at %s", job.owner, job.repo, job.head_sha[:7], level.value)
