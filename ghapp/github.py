@@ -12,7 +12,6 @@ import asyncio
 import base64
 import http
 import logging
-import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -26,11 +25,12 @@ import gidgethub
 import gidgethub.aiohttp
 import jwt
 
+from ghapp.core.retry import REQUESTS
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TOKEN_MARGIN_S = 300  # renew an installation token this long before it expires
-MAX_TRANSIENT_TRIES = 6
 MAX_RATE_LIMIT_WAIT_S = 3600
 
 
@@ -83,9 +83,9 @@ async def with_retries(call: Callable[[], Awaitable[T]], *, what: str) -> T:
             await asyncio.sleep(wait)
         except (gidgethub.GitHubBroken, aiohttp.ClientError, TimeoutError) as err:
             transient += 1
-            if transient >= MAX_TRANSIENT_TRIES:
+            if REQUESTS.gives_up(transient):
                 raise
-            delay = min(2**transient, 60) * (0.5 + random.random())  # noqa: S311 (jitter)
+            delay = REQUESTS.wait_s(transient)
             log.warning("%s failed (%s), retry %d in %.1f s", what, err, transient, delay)
             await asyncio.sleep(delay)
 

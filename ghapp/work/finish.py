@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ghapp.core.events import RERUN_ACTION
 from ghapp.core.report import CheckRunReport, render_cancelled, render_not_graded
+from ghapp.core.retry import JOBS
 from ghapp.store import queue
 from ghapp.store.budget import Priority
 from ghapp.store.db import write_session
@@ -23,7 +24,7 @@ RERUN_BUTTON = {
     "description": "Grade this commit again",
     "identifier": RERUN_ACTION,
 }
-MAX_ATTEMPTS = 6  # claims across both phases before a job is given up
+MAX_ATTEMPTS = JOBS.max_attempts  # claims across both phases before a job is given up
 
 
 async def post(
@@ -121,10 +122,10 @@ async def cancelled(crew: Crew, job: Job) -> None:
 
 
 async def retry_later(crew: Crew, job: Job, err: Exception) -> None:
-    if job.attempts >= MAX_ATTEMPTS:
+    if JOBS.gives_up(job.attempts):
         await give_up(crew, job, f"{type(err).__name__}: {err}")
         return
-    backoff = min(2**job.attempts * 5, 300)
+    backoff = JOBS.wait_s(job.attempts)
     await queue.transition(
         crew.sessions,
         job.id,

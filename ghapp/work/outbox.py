@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from datetime import timedelta
 
 import aiohttp
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from ghapp import metrics
+from ghapp.core.retry import WRITES_REFUSED, WRITES_UNANSWERED
 from ghapp.github import GitHubApp, RateLimited
 from ghapp.store.budget import Priority, WriteBudget
 from ghapp.store.db import write_session
@@ -33,7 +33,6 @@ from ghapp.work.waiting import any_set
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 12  # for a write GitHub refuses as invalid (4xx); transient failures never end
 _UPDATE_FIELDS = frozenset(
     {"name", "details_url", "external_id", "started_at", "status", "conclusion"}
     | {"completed_at", "output", "actions"}
@@ -315,16 +314,16 @@ class Publisher:
             metrics.WRITES_FAILED.labels(installation, "rate_limited").inc()
             return
         except (gidgethub.GitHubBroken, aiohttp.ClientError, TimeoutError) as err:
-            backoff = min(2 ** min(row.attempts, 8), 300) * (0.5 + random.random())  # noqa: S311
+            backoff = WRITES_UNANSWERED.wait_s(row.attempts)
             await self._retry(row, backoff, f"{type(err).__name__}: {err}")
             metrics.WRITES_FAILED.labels(installation, "transient").inc()
             return
         except gidgethub.BadRequest as err:
             status = getattr(err, "status_code", 0)
-            if status in (404, 410) or row.attempts + 1 >= MAX_ATTEMPTS:
+            if status in (404, 410) or WRITES_REFUSED.gives_up(row.attempts + 1):
                 await self._drop(row, f"GitHub refused the write ({status}): {err}")
             else:
-                await self._retry(row, 30.0 * (row.attempts + 1), f"{status}: {err}")
+                await self._retry(row, WRITES_REFUSED.wait_s(row.attempts), f"{status}: {err}")
             metrics.WRITES_FAILED.labels(installation, f"http_{status}").inc()
             return
         await self._sent(row, job, check_run_id)

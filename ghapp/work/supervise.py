@@ -13,13 +13,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ghapp.core.oneline import said
+from ghapp.core.retry import LOOPS
 from ghapp.work.waiting import any_set
 
 log = logging.getLogger(__name__)
 
 CRASHES = 5  # an essential loop failing this often …
 CRASH_WINDOW_S = 120.0  # … within this long cannot run: the worker stops
-BACKOFF_MAX_S = 30.0
+BACKOFF_MAX_S = LOOPS.cap_s
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Loop:
 
 def backoff(crashes: int) -> float:
     """Seconds before the next start after `crashes` failures in a row: 1, 2, 4 … 30."""
-    return min(2.0 ** max(crashes - 1, 0), BACKOFF_MAX_S)
+    return LOOPS.wait_s(crashes - 1)
 
 
 def cannot_run(crash_times: deque[float], now: float) -> bool:
