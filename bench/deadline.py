@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import docker  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from ghapp.store.budget import Limits  # noqa: E402
+from ghapp.core.budget import Limits  # noqa: E402
 from ghapp.store.models import Submission  # noqa: E402
 from ghsim import GitHubSimulator  # noqa: E402
 from pushgrade.demo import simulator_settings  # noqa: E402

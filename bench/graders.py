@@ -35,8 +35,8 @@ from sqlalchemy import func, select  # noqa: E402
 
 from bench.deadline import IMAGE, ensure_image  # noqa: E402
 from ghapp import queue  # noqa: E402
+from ghapp.core.budget import Limits  # noqa: E402
 from ghapp.core.tenants import Ceilings, single_teacher  # noqa: E402
-from ghapp.store.budget import Limits  # noqa: E402
 from ghapp.store.models import Job, JobState, Submission  # noqa: E402
 from ghsim import GitHubSimulator  # noqa: E402
 from pushgrade.demo import simulator_settings  # noqa: E402

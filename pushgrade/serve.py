@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
+from ghapp.core.budget import Limits
 from ghapp.github import GitHubApp
 from ghapp.settings import Settings
-from ghapp.store.budget import Limits
 from ghapp.store.db import make_engine, migrate_when_reachable, sessionmaker
 from ghapp.work.tenancy import Tenants
 from ghapp.work.worker import Worker

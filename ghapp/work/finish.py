@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from ghapp.core.budget import Priority
 from ghapp.core.events import RERUN_ACTION
 from ghapp.core.report import CheckRunReport, render_cancelled, render_not_graded
 from ghapp.core.retry import JOBS
 from ghapp.store import queue
-from ghapp.store.budget import Priority
 from ghapp.store.db import write_session
 from ghapp.store.models import Job, JobState, OutboxWrite, utcnow
 from ghapp.work import outbox

@@ -10,13 +10,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ghapp.core.budget import Priority
 from ghapp.core.config import AssignmentConfig
 from ghapp.core.deadline import Standing, describe, judge, penalized, reveal_moment, show, shown_at
 from ghapp.core.report import Lateness, render_in_progress, render_report, render_superseded
 from ghapp.core.tenants import in_one_line, tenant_problems
 from ghapp.github import DownloadTooLarge, InstallationClient
 from ghapp.store import queue
-from ghapp.store.budget import Priority
 from ghapp.store.db import write_session
 from ghapp.store.models import Job, JobState, Submission, utcnow
 from ghapp.work.crew import Crew

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import logging
 
+from ghapp.core.budget import Priority
 from ghapp.core.config import ConfigError, ConfigProblem
 from ghapp.core.report import render_error_report, render_not_graded, render_queued
 from ghapp.core.tenants import tenant_problems
 from ghapp.store import queue
-from ghapp.store.budget import Priority
 from ghapp.store.models import Job, JobState
 from ghapp.work import warming
 from ghapp.work.admission import Admission

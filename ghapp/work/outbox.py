@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from ghapp import metrics
+from ghapp.core.budget import Priority
 from ghapp.core.retry import WRITES_REFUSED, WRITES_UNANSWERED
 from ghapp.github import GitHubApp, RateLimited
-from ghapp.store.budget import Priority, WriteBudget
+from ghapp.store.budget import WriteBudget
 from ghapp.store.db import write_session
 from ghapp.store.models import GitHubWrite, Job, JobState, OutboxWrite, utcnow
 from ghapp.work.waiting import any_set

@@ -8,11 +8,11 @@ import asyncio
 import contextlib
 import logging
 
+from ghapp.core.budget import Priority
 from ghapp.core.config import AssignmentConfig
 from ghapp.core.deadline import shown_at
 from ghapp.core.report import render_report
 from ghapp.store import queue
-from ghapp.store.budget import Priority
 from ghapp.store.models import Job, Submission, utcnow
 from ghapp.work.crew import Crew
 from ghapp.work.finish import complete

@@ -13,11 +13,12 @@ import os
 import socket
 import time
 
+from ghapp.core.budget import Limits
 from ghapp.core.oneline import said
 from ghapp.core.tenants import Tenancy
 from ghapp.github import GitHubApp
 from ghapp.store import queue
-from ghapp.store.budget import Limits, WriteBudget
+from ghapp.store.budget import WriteBudget
 from ghapp.store.models import Job, JobState
 from ghapp.store.queue import LeaseLost
 from ghapp.work import finish, warming

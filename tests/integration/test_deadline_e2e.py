@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from ghapp.store.budget import Limits
+from ghapp.core.budget import Limits
 from ghapp.store.models import JobState
 from pushgrade.serve import running
 from tests.conftest import BUSYBOX

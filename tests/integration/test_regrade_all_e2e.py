@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from ghapp.store.budget import Priority
+from ghapp.core.budget import Priority
 from ghapp.store.models import Job, JobState, Submission
 from ghapp.work import outbox
 from pushgrade.cli import main

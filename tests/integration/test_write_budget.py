@@ -7,7 +7,8 @@ import asyncio
 
 import pytest
 
-from ghapp.store.budget import Limits, Priority, WriteBudget
+from ghapp.core.budget import Limits, Priority
+from ghapp.store.budget import WriteBudget
 
 INSTALLATION = 41
 # A "minute" of two seconds and an "hour" of two minutes.
