@@ -1,18 +1,18 @@
-"""Admission: whether the policy grades a push — its branch, its deadline standing, the repo's
-daily limit — and, when not, what the student and the teacher are told. Who is a teacher (org
-owners, members of the org file's `teachers:` teams) decides whose re-runs are not counted."""
+"""Admission at work: the facts the verdicts of `ghapp.core.admission` need — when a push was
+made, how many the repo had graded today (counted and claimed in one transaction), and who is a
+teacher (org owners, members of the org file's `teachers:` teams), whose re-runs are not
+counted."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fnmatch
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from ghapp.core import markdown as md
+from ghapp.core.admission import Refusal, closed, counts_toward_limit, off_branch, over_daily_limit
 from ghapp.core.config import AssignmentConfig, ConfigError
-from ghapp.core.deadline import Standing, day_window, judge, show
+from ghapp.core.deadline import day_window, judge
 from ghapp.github import InstallationClient
 from ghapp.store import queue
 from ghapp.store.models import Job
@@ -30,23 +30,19 @@ class Admission:
 
     async def refusal(
         self, job: Job, gh: InstallationClient, config: AssignmentConfig
-    ) -> tuple[str, str, str] | None:
-        """Why the policy does not grade this push — (title, summary for the student, note for
-        the teacher) — or None when it is to be graded. Sets `job.timing`."""
-        branch = (job.ref or "").removeprefix("refs/heads/")
-        graded = config.branches or ((job.default_branch,) if job.default_branch else None)
-        if job.trigger == "push" and graded and not _any_match(branch, graded):
-            names = ", ".join(f"`{md.inline(name, 100)}`" for name in graded)
-            return (
-                "Not graded: this branch is not graded",
-                f"Pushes to `{md.inline(branch, 100)}` are not graded for this assignment. "
-                f"Pushes to {names} are.",
-                f"branch {branch} is not graded",
-            )
+    ) -> Refusal | None:
+        """Why the policy does not grade this push, or None when it is to be graded. Sets
+        `job.timing`."""
+        refused = off_branch(
+            config, trigger=job.trigger, ref=job.ref, default_branch=job.default_branch
+        )
+        if refused is not None:
+            return refused
         timing = judge(config, await queue.pushed_at(self.sessions, job))
         job.timing = timing.standing.value
-        if timing.standing is Standing.CLOSED:
-            return ("Not graded: after the deadline", timing.why, timing.why)
+        refused = closed(timing)
+        if refused is not None:
+            return refused
         limit = config.max_graded_per_day
         if limit is not None and await self.counts(job, gh):
             window = day_window(config, job.received_at)
@@ -60,22 +56,14 @@ class Admission:
                 limit=limit,
             )
             if graded_today is not None:
-                return (
-                    "Not graded: daily limit reached",
-                    f"This assignment grades at most {limit} push{'es' if limit > 1 else ''} "
-                    f"a day, and this repository has had {graded_today} graded today. "
-                    f"Grading resumes at {show(window[1])}: push again after that. "
-                    "Your teacher can still have this commit graded.",
-                    f"the daily limit of {limit} was reached",
-                )
+                return over_daily_limit(limit, graded_today, window[1])
         return None
 
     async def counts(self, job: Job, gh: InstallationClient) -> bool:
         """Whether the job counts against the daily limit: a teacher's re-run does not."""
-        if job.trigger == "dashboard":  # only teachers reach the dashboard's buttons
-            return False
-        if job.trigger == "push" or not job.sender:
-            return True
+        counts = counts_toward_limit(job.trigger, job.sender)
+        if counts is not None:
+            return counts
         return not await self.is_teacher(gh, job.owner, job.sender)
 
     async def is_teacher(self, gh: InstallationClient, owner: str, login: str) -> bool:
@@ -95,7 +83,3 @@ class Admission:
                         break
         self._roles[key] = (asyncio.get_running_loop().time() + ROLE_TTL_S, teacher)
         return teacher
-
-
-def _any_match(name: str, globs: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase(name, glob) for glob in globs)
