@@ -29,10 +29,10 @@ def off_branch(
     graded = config.branches or ((default_branch,) if default_branch else None)
     if trigger != "push" or not graded or _any_match(branch, graded):
         return None
-    names = ", ".join(f"`{md.inline(name, 100)}`" for name in graded)
+    names = ", ".join(md.code(name, 100) for name in graded)
     return Refusal(
         "Not graded: this branch is not graded",
-        f"Pushes to `{md.inline(branch, 100)}` are not graded for this assignment. "
+        f"Pushes to {md.code(branch, 100)} are not graded for this assignment. "
         f"Pushes to {names} are.",
         f"branch {branch} is not graded",
     )

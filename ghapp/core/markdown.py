@@ -63,6 +63,19 @@ def inline(text: str, max_chars: int = 300) -> str:
     return _PUNCTUATION.sub(r"\\\1", one_line(text, max_chars))
 
 
+def code(text: str, max_chars: int = 300) -> str:
+    """Untrusted text as an inline code span, shown exactly as it is (backslashes are not
+    escapes inside a span): fenced by more backticks than any run inside it, and padded with a
+    space where it starts or ends with one (CommonMark's rule)."""
+    text = one_line(text, max_chars)
+    if not text:
+        return "` `"
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text[0] == "`" or text[-1] == "`" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def html_text(text: str, max_chars: int = 300) -> str:
     """Untrusted text as literal text inside raw HTML (a `<summary>`), on one line."""
     return html.escape(one_line(text, max_chars), quote=True)

@@ -101,3 +101,31 @@ def test_over_daily_limit(limit, graded, pushes):
     assert f"has had {graded} graded today" in verdict.summary
     assert "Grading resumes at 2026-12-02 00:00 UTC" in verdict.summary
     assert verdict.note == f"the daily limit of {limit} was reached"
+
+
+@pytest.mark.parametrize(
+    ("branches", "ref", "said"),
+    [
+        # A glob is shown as the teacher wrote it, not with Markdown escapes GitHub would show.
+        (
+            "['hw*', 'lab[0-9]']",
+            "refs/heads/main",
+            "Pushes to `main` are not graded for this assignment. Pushes to `hw*`, `lab[0-9]` are.",
+        ),
+        # A branch name with backticks cannot end its code span early.
+        (
+            "[main]",
+            "refs/heads/x`**y**`",
+            "Pushes to `` x`**y**` `` are not graded for this assignment. Pushes to `main` are.",
+        ),
+        (
+            "[main]",
+            "refs/heads/a``b",
+            "Pushes to ```a``b``` are not graded for this assignment. Pushes to `main` are.",
+        ),
+    ],
+)
+def test_off_branch_shows_names_exactly(branches, ref, said):
+    config = load_config(IMAGE + f"branches: {branches}\n")
+    verdict = off_branch(config, trigger="push", ref=ref, default_branch="main")
+    assert verdict.summary == said

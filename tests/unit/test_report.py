@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ghapp.core.config import VisibilityLevel as Level
-from ghapp.core.markdown import MAX_FIELD_BYTES, code_block, fenced, inline, plain
+from ghapp.core.markdown import MAX_FIELD_BYTES, code, code_block, fenced, inline, plain
 from ghapp.core.report import (
     Annotation,
     CheckRunReport,
@@ -656,3 +656,21 @@ def test_the_penalty_applies_to_the_total_of_visible_tests_too():
     ]
     report = render_report(outcome(*tests), visibility=Level.SCORE, late=LATE)
     assert report.title == "Late: 4 / 5 on visible tests after the late penalty"
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("main", "`main`"),
+        ("hw*", "`hw*`"),  # no escapes: inside a span they would be shown
+        ("a`b", "``a`b``"),
+        ("`x`", "`` `x` ``"),
+        ("a```b``c", "````a```b``c````"),
+        ("", "` `"),
+        (" x ", "`x`"),  # one line, trimmed
+        ("two\nlines", "`two lines`"),
+        ("x" * 150, "`" + "x" * 99 + "…`"),
+    ],
+)
+def test_code_span(text, span):
+    assert code(text, 100) == span
