@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from ghapp.core.events import Trigger
 from ghapp.store.models import JobState
 
 IN_FLIGHT = (JobState.RECEIVED, JobState.QUEUED, JobState.RUNNING)
@@ -70,7 +71,7 @@ def rows(runs: Iterable[GradedRun], jobs: Iterable[JobSeen]) -> list[GradebookRo
     for repo in sorted(by_repo_runs.keys() | by_repo_jobs.keys(), key=str.lower):
         graded = sorted(by_repo_runs.get(repo, []), key=lambda r: r.submission_id)
         seen = sorted(by_repo_jobs.get(repo, []), key=lambda j: j.job_id)
-        pushes = [j for j in seen if j.trigger == "push"]
+        pushes = [j for j in seen if j.trigger == Trigger.PUSH]
         scored = [r for r in graded if r.score is not None]
         last = seen[-1] if seen else None
         table.append(

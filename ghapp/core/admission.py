@@ -12,6 +12,7 @@ from typing import NamedTuple
 from ghapp.core import markdown as md
 from ghapp.core.config import AssignmentConfig
 from ghapp.core.deadline import Standing, Timing, show
+from ghapp.core.events import Trigger
 
 
 class Refusal(NamedTuple):
@@ -21,13 +22,13 @@ class Refusal(NamedTuple):
 
 
 def off_branch(
-    config: AssignmentConfig, *, trigger: str, ref: str | None, default_branch: str | None
+    config: AssignmentConfig, *, trigger: Trigger, ref: str | None, default_branch: str | None
 ) -> Refusal | None:
     """A push to a branch the assignment does not grade (its `branches`, else the default
     branch). Only pushes are judged: a re-run or a regrade grades what it is asked to."""
     branch = (ref or "").removeprefix("refs/heads/")
     graded = config.branches or ((default_branch,) if default_branch else None)
-    if trigger != "push" or not graded or _any_match(branch, graded):
+    if trigger != Trigger.PUSH or not graded or _any_match(branch, graded):
         return None
     names = ", ".join(md.code(name, 100) for name in graded)
     return Refusal(
@@ -45,12 +46,12 @@ def closed(timing: Timing) -> Refusal | None:
     return Refusal("Not graded: after the deadline", timing.why, timing.why)
 
 
-def counts_toward_limit(trigger: str, sender: str | None) -> bool | None:
+def counts_toward_limit(trigger: Trigger, sender: str | None) -> bool | None:
     """Whether a job counts against the daily limit; None: it does unless its sender is a
     teacher (a re-run asked on GitHub), which only GitHub can say."""
-    if trigger == "dashboard":  # only teachers reach the dashboard's buttons
+    if trigger == Trigger.DASHBOARD:  # only teachers reach the dashboard's buttons
         return False
-    if trigger == "push" or not sender:
+    if trigger == Trigger.PUSH or not sender:
         return True
     return None
 

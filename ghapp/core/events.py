@@ -8,10 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 ZERO_SHA = "0" * 40
 RERUN_ACTION = "rerun"  # the identifier of the "Re-run" button on our check runs (≤ 20 chars)
+
+
+class Trigger(StrEnum):
+    """What made a job."""
+
+    PUSH = "push"
+    RERUN = "rerequested"  # "Re-run" on a check run in GitHub's UI
+    RERUN_BUTTON = "requested_action"  # our own "Re-run" button (RERUN_ACTION)
+    SUITE_RERUN = "check_suite_rerequested"  # "Re-run all checks"
+    DASHBOARD = "dashboard"  # a teacher's regrade in pushgrade's dashboard
 
 
 @dataclass(frozen=True)
@@ -22,7 +33,7 @@ class GradeRequest:
     repo: str
     head_sha: str
     ref: str | None
-    trigger: str  # push, rerequested, requested_action, check_suite_rerequested
+    trigger: Trigger
     default_branch: str | None = None  # the repository's, when the payload names it
     sender: str | None = None  # who pushed or asked for the re-run (a GitHub login)
 
@@ -150,7 +161,7 @@ def _push(payload: dict, *, app_id: int | None) -> list[Decision]:
             repo,
             after,
             ref,
-            "push",
+            Trigger.PUSH,
             _default_branch(payload),
             _sender(payload),
         )
@@ -173,7 +184,8 @@ def _check_run(payload: dict, *, app_id: int | None) -> list[Decision]:
         if identifier != RERUN_ACTION:
             return [Ignore(f"unknown check-run action {identifier!r}")]
     branch = (check_run.get("check_suite") or {}).get("head_branch")
-    return _grade_again(payload, check_run["head_sha"], branch, payload["action"], "check run")
+    trigger = Trigger(payload["action"])
+    return _grade_again(payload, check_run["head_sha"], branch, trigger, "check run")
 
 
 @routes.on("check_suite", "rerequested")
@@ -185,13 +197,13 @@ def _check_suite(payload: dict, *, app_id: int | None) -> list[Decision]:
         payload,
         suite["head_sha"],
         suite.get("head_branch"),
-        "check_suite_rerequested",
+        Trigger.SUITE_RERUN,
         "check suite",
     )
 
 
 def _grade_again(
-    payload: dict, head_sha: str, branch: str | None, trigger: str, what: str
+    payload: dict, head_sha: str, branch: str | None, trigger: Trigger, what: str
 ) -> list[Decision]:
     """A re-run asked from GitHub's UI: grade that commit again, as a job of its own."""
     installation_id = _installation_id(payload)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from ghapp.core import events
+from ghapp.core.events import Trigger
 from ghapp.store.db import write_session
 from ghapp.store.models import (
     Delivery,
@@ -346,7 +347,7 @@ async def admit(
 
 async def pushed_at(sessions: async_sessionmaker, job: Job) -> datetime:
     """When this commit was first received as a push: a re-run of an on-time push is on time."""
-    if job.trigger == "push":
+    if job.trigger == Trigger.PUSH:
         return job.received_at
     async with sessions() as session:
         first = await session.scalar(_first_push(job, Job.received_at))
@@ -362,7 +363,7 @@ def _first_push(job: Job, column):
         Job.owner == job.owner,
         Job.repo == job.repo,
         Job.head_sha == job.head_sha,
-        Job.trigger == "push",
+        Job.trigger == Trigger.PUSH,
     )
 
 
@@ -373,7 +374,7 @@ async def newer_push(sessions: async_sessionmaker, job: Job) -> str | None:
     graded = select(Submission.id).where(Submission.job_id == Job.id).exists()
     async with sessions() as session:
         since = job.id
-        if job.trigger != "push":
+        if job.trigger != Trigger.PUSH:
             first = await session.scalar(_first_push(job, Job.id))
             since = first if first is not None else job.id
         return await session.scalar(
@@ -382,9 +383,9 @@ async def newer_push(sessions: async_sessionmaker, job: Job) -> str | None:
                 Job.owner == job.owner,
                 Job.repo == job.repo,
                 Job.ref == job.ref,
-                Job.trigger == "push",
+                Job.trigger == Trigger.PUSH,
                 Job.id > since,
-                or_(Job.head_sha != job.head_sha, job.trigger == "push"),
+                or_(Job.head_sha != job.head_sha, job.trigger == Trigger.PUSH),
                 or_(
                     Job.state.in_([str(JobState.QUEUED), str(JobState.RUNNING)]),
                     and_(Job.state == str(JobState.DONE), graded),
@@ -559,7 +560,7 @@ def _regrade_of(old: Job, *, by: str, note: str, background: bool = False) -> Jo
     """A new job grading `old`'s commit again, asked by a teacher (trigger "dashboard")."""
     return Job(
         state=JobState.RECEIVED,
-        trigger="dashboard",
+        trigger=Trigger.DASHBOARD,
         installation_id=old.installation_id,
         repository_id=old.repository_id,
         owner=old.owner,

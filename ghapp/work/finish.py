@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from ghapp.core import checkrun
 from ghapp.core.budget import Priority
-from ghapp.core.events import RERUN_ACTION
+from ghapp.core.checkrun import WriteKind
 from ghapp.core.report import CheckRunReport, render_cancelled, render_not_graded
 from ghapp.core.retry import JOBS
 from ghapp.store import queue
@@ -18,19 +19,13 @@ from ghapp.store.models import Job, JobState, OutboxWrite, utcnow
 from ghapp.work import outbox
 from ghapp.work.crew import Crew
 
-CHECK_NAME = "pushgrade"
-RERUN_BUTTON = {
-    "label": "Re-run",
-    "description": "Grade this commit again",
-    "identifier": RERUN_ACTION,
-}
 MAX_ATTEMPTS = JOBS.max_attempts  # claims across both phases before a job is given up
 
 
 async def post(
     crew: Crew,
     job: Job,
-    kind: str,
+    kind: WriteKind,
     priority: Priority,
     body: dict,
     *,
@@ -45,12 +40,7 @@ async def post(
     write = {
         "kind": kind,
         "priority": priority,
-        "body": {
-            "name": (job.config or {}).get("check_name") or CHECK_NAME,
-            "head_sha": job.head_sha,
-            "external_id": str(job.id),
-            **body,
-        },
+        "body": {**checkrun.identity(job.config, job.head_sha, job.id), **body},
         "more_outputs": more_outputs,
         "delay_s": delay_s,
     }
@@ -73,21 +63,14 @@ async def complete(
     name: str | None = None,
 ) -> None:
     """Stage the completed check run that `report` makes."""
-    batches = report.annotation_batches() or [()]
-    body = {
-        "status": "completed",
-        "conclusion": report.conclusion,
-        "output": report.output(batches[0]),
-        "details_url": f"{crew.public_url}/jobs/{job.id}",
-    }
-    if not revealing:  # a reveal changes what is shown, not when grading finished
-        body["completed_at"] = iso(utcnow())
-    if rerun:
-        body["actions"] = [RERUN_BUTTON]
-    if name is not None:  # else the assignment's check_name
-        body["name"] = name
-    more = [report.output(batch) for batch in batches[1:]]  # 50 annotations a request
-    kind = "reveal" if revealing else "final"
+    body, more = checkrun.completed(
+        report,
+        details_url=f"{crew.public_url}/jobs/{job.id}",
+        completed_at=None if revealing else utcnow(),
+        rerun=rerun,
+        name=name,
+    )
+    kind = WriteKind.REVEAL if revealing else WriteKind.FINAL
     await post(crew, job, kind, priority, body, more_outputs=more, session=session)
 
 
@@ -152,7 +135,3 @@ async def _has_writes(crew: Crew, job: Job) -> bool:
         return (
             await session.scalar(select(OutboxWrite.id).where(OutboxWrite.job_id == job.id))
         ) is not None
-
-
-def iso(moment) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -10,17 +10,21 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ghapp.core import checkrun
 from ghapp.core.budget import Priority
+from ghapp.core.checkrun import WriteKind
 from ghapp.core.config import AssignmentConfig
-from ghapp.core.deadline import Standing, describe, judge, penalized, reveal_moment, show, shown_at
-from ghapp.core.report import Lateness, render_in_progress, render_report, render_superseded
+from ghapp.core.deadline import Standing, describe, judge, penalized, show, shown_at
+from ghapp.core.events import Trigger
+from ghapp.core.report import Lateness, render_report, render_superseded
+from ghapp.core.reveal import reveal_at
 from ghapp.core.tenants import in_one_line, tenant_problems
 from ghapp.github import DownloadTooLarge, InstallationClient
 from ghapp.store import queue
 from ghapp.store.db import write_session
 from ghapp.store.models import Job, JobState, Submission, utcnow
 from ghapp.work.crew import Crew
-from ghapp.work.finish import MAX_ATTEMPTS, complete, finish, iso, post
+from ghapp.work.finish import MAX_ATTEMPTS, complete, finish, post
 from runner.grade import grade_async
 from runner.outcome import ErrorKind, Outcome
 
@@ -38,7 +42,7 @@ class EngineTrouble(Exception):
 async def grade(crew: Crew, job: Job) -> None:
     gh = crew.github.installation(job.installation_id)
     config = AssignmentConfig.model_validate(job.config or {})
-    if (job.trigger == "push" or job.background) and job.ref:
+    if (job.trigger == Trigger.PUSH or job.background) and job.ref:
         newer = await queue.newer_push(crew.sessions, job)
         if newer is not None and job.background:
             # A bulk regrade: the newer push is graded with the current grader anyway, and
@@ -64,13 +68,9 @@ async def grade(crew: Crew, job: Job) -> None:
         await post(
             crew,
             job,
-            "in_progress",
+            WriteKind.IN_PROGRESS,
             Priority.INTERMEDIATE,
-            {
-                "status": "in_progress",
-                "started_at": iso(started),
-                "output": render_in_progress(),
-            },
+            checkrun.in_progress(started),
             delay_s=IN_PROGRESS_DELAY_S,
         )
     scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="pushgrade-job-"))
@@ -92,13 +92,7 @@ async def grade(crew: Crew, job: Job) -> None:
     level, after_due = shown_at(config, utcnow())
     report = render_report(outcome, visibility=level, after_due=after_due, late=late)
     # Shown less now than after the deadline: the run is re-rendered then (see reveal.py).
-    reveal_at = reveal_moment(config)
-    if after_due or reveal_at is None:
-        reveal_at = None
-    else:
-        later, _ = shown_at(config, reveal_at)
-        if render_report(outcome, visibility=later, after_due=True, late=late) == report:
-            reveal_at = None
+    reveal_when = reveal_at(config, outcome, report, after_due=after_due, late=late)
     penalty = late.penalty if late else 0.0
     # The result, the check run's write and the job's end commit together: a crash loses
     # none of them and sends nothing twice.
@@ -118,7 +112,7 @@ async def grade(crew: Crew, job: Job) -> None:
                 late=late is not None,
                 penalty=penalty,
                 level=level.value,
-                reveal_at=reveal_at,
+                reveal_at=reveal_when,
                 image_id=outcome.image_id,
                 image=image,
                 image_digest=outcome.image_digest,
@@ -168,4 +162,4 @@ async def lateness(crew: Crew, job: Job, config: AssignmentConfig) -> Lateness |
 
 def _result_priority(job: Job) -> Priority:
     # A teacher's regrade from the dashboard must never delay a student's fresh result.
-    return Priority.BACKGROUND if job.trigger == "dashboard" else Priority.FINAL
+    return Priority.BACKGROUND if job.trigger == Trigger.DASHBOARD else Priority.FINAL

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import logging
 
+from ghapp.core import checkrun
 from ghapp.core.budget import Priority
+from ghapp.core.checkrun import WriteKind
 from ghapp.core.config import ConfigError, ConfigProblem
-from ghapp.core.report import render_error_report, render_not_graded, render_queued
+from ghapp.core.report import render_error_report, render_not_graded
 from ghapp.core.tenants import tenant_problems
 from ghapp.store import queue
 from ghapp.store.models import Job, JobState
@@ -97,9 +99,7 @@ async def intake(crew: Crew, admission: Admission, job: Job) -> None:
         )
         return
     if not job.background:  # a bulk regrade's commit keeps its last result meanwhile
-        await post(
-            crew, job, "queued", Priority.NOTICE, {"status": "queued", "output": render_queued()}
-        )
+        await post(crew, job, WriteKind.QUEUED, Priority.NOTICE, checkrun.queued())
     await queue.transition(
         crew.sessions,
         job.id,

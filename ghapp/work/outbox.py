@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 
 from ghapp import metrics
 from ghapp.core.budget import Priority
+from ghapp.core.checkrun import WriteKind
 from ghapp.core.retry import WRITES_REFUSED, WRITES_UNANSWERED
 from ghapp.github import GitHubApp, RateLimited
 from ghapp.store.budget import WriteBudget
@@ -158,7 +159,7 @@ class Publisher:
             async with self.sessions() as session:
                 waiting = await session.scalar(
                     select(OutboxWrite.id)
-                    .where(OutboxWrite.sent.is_(False), OutboxWrite.kind != "in_progress")
+                    .where(OutboxWrite.sent.is_(False), OutboxWrite.kind != WriteKind.IN_PROGRESS)
                     .limit(1)
                 )
             if waiting is None and not self._tasks:
@@ -329,7 +330,7 @@ class Publisher:
             return
         await self._sent(row, job, check_run_id)
         metrics.WRITES_SENT.labels(installation, row.kind).inc()
-        if row.kind == "final":
+        if row.kind == WriteKind.FINAL:
             metrics.RESULT_WAIT.observe((utcnow() - row.created_at).total_seconds())
 
     async def _sent(self, row: OutboxWrite, job: Job, check_run_id: int) -> None:
