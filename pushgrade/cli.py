@@ -147,7 +147,7 @@ def _cmd_regrade(args: argparse.Namespace) -> int:
     import os
 
     from ghapp.store.db import DEFAULT_URL, make_engine, migrate, sessionmaker
-    from ghapp.store.queue import request_regrade_all
+    from ghapp.store.requests import request_regrade_all
 
     async def run() -> list[int]:
         engine = make_engine(os.environ.get("PUSHGRADE_DATABASE_URL", "").strip() or DEFAULT_URL)

@@ -30,7 +30,7 @@ from sqlalchemy import text
 from ghapp.core import events
 from ghapp.core.oneline import said
 from ghapp.metrics import REGISTRY as github_metrics
-from ghapp.store import queue
+from ghapp.store import deliveries
 from ghapp.store.db import disk_trouble
 from web import dashboard
 from web.dashboard import Dashboard
@@ -137,7 +137,7 @@ async def webhook(request: web.Request) -> web.Response:
         return _problem(400, f"malformed payload: {str(err)[:200]}")
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
     try:
-        job_ids = await queue.ingest(
+        job_ids = await deliveries.ingest(
             state.sessions,
             guid=guid,
             event=event,

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from aiohttp import web
 from pydantic import ValidationError
 
-from ghapp.store import queue
+from ghapp.store import requests
 from ghapp.store.models import JobState
 from runner.outcome import Outcome
 from web import gradebook, reads
@@ -120,7 +120,7 @@ async def regrade_all(request: web.Request, dash: Dashboard) -> web.Response:
         raise _no_such("assignment")
     form = await dash.form(request)
     dash.require_csrf(request, user, form)
-    new_ids = await queue.request_regrade_all(
+    new_ids = await requests.request_regrade_all(
         dash.sessions, owner=account.login, assignment=name, by=user.login
     )
     if new_ids:
@@ -208,7 +208,7 @@ async def rerun(request: web.Request, dash: Dashboard) -> web.Response:
     user, _, job, _ = await _job(request, dash)
     form = await dash.form(request)
     dash.require_csrf(request, user, form)
-    new_id = await queue.request_regrade(dash.sessions, job.id, by=user.login)
+    new_id = await requests.request_regrade(dash.sessions, job.id, by=user.login)
     if new_id is None:
         raise _no_such("job")
     dash.on_new_work()
@@ -223,7 +223,7 @@ async def cancel(request: web.Request, dash: Dashboard) -> web.Response:
     user, _, job, _ = await _job(request, dash)
     form = await dash.form(request)
     dash.require_csrf(request, user, form)
-    if not await queue.request_cancel(dash.sessions, job.id, by=user.login):
+    if not await requests.request_cancel(dash.sessions, job.id, by=user.login):
         raise Refusal(409, "Already finished", "This job had finished: there is nothing to stop.")
     dash.on_new_work()
     back = safe_next(form.get("next") if isinstance(form.get("next"), str) else None)

@@ -15,6 +15,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event, exc, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -83,6 +85,11 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
     # seconds under a burst of webhooks). PostgreSQL needs no such queue.
     sessions.write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     return sessions
+
+
+def dialect_insert(session: AsyncSession):
+    """The INSERT that knows ON CONFLICT on the session's database."""
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
 @contextlib.asynccontextmanager

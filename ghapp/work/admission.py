@@ -14,7 +14,7 @@ from ghapp.core.admission import Refusal, closed, counts_toward_limit, off_branc
 from ghapp.core.config import AssignmentConfig, ConfigError
 from ghapp.core.deadline import day_window, judge
 from ghapp.github import InstallationClient
-from ghapp.store import queue
+from ghapp.store import history
 from ghapp.store.models import Job
 from ghapp.work.config_reader import ConfigReader
 
@@ -38,7 +38,7 @@ class Admission:
         )
         if refused is not None:
             return refused
-        timing = judge(config, await queue.pushed_at(self.sessions, job))
+        timing = judge(config, await history.pushed_at(self.sessions, job))
         job.timing = timing.standing.value
         refused = closed(timing)
         if refused is not None:
@@ -46,7 +46,7 @@ class Admission:
         limit = config.max_graded_per_day
         if limit is not None and await self.counts(job, gh):
             window = day_window(config, job.received_at)
-            graded_today = await queue.admit(
+            graded_today = await history.admit(
                 self.sessions,
                 job.id,
                 worker=self.name,

@@ -13,7 +13,7 @@ from ghapp.core.budget import Priority
 from ghapp.core.checkrun import WriteKind
 from ghapp.core.report import CheckRunReport, render_cancelled, render_not_graded
 from ghapp.core.retry import JOBS
-from ghapp.store import queue
+from ghapp.store import jobs
 from ghapp.store.db import write_session
 from ghapp.store.models import Job, JobState, OutboxWrite, utcnow
 from ghapp.work import outbox
@@ -79,7 +79,7 @@ async def finish(crew: Crew, job: Job, state: JobState, note: str | None, **valu
     note it has)."""
     if note is not None:
         values["note"] = note[:2000]
-    await queue.transition(
+    await jobs.transition(
         crew.sessions, job.id, worker=crew.name, state=state, finished_at=utcnow(), **values
     )
 
@@ -94,7 +94,7 @@ async def conclude(
             await conclude(crew, job, report, name, note, session=session)
         return
     await complete(crew, job, report, priority=Priority.NOTICE, session=session, name=name)
-    await queue.end(session, job.id, worker=crew.name, note=note)
+    await jobs.end(session, job.id, worker=crew.name, note=note)
 
 
 async def cancelled(crew: Crew, job: Job) -> None:
@@ -109,7 +109,7 @@ async def retry_later(crew: Crew, job: Job, err: Exception) -> None:
         await give_up(crew, job, f"{type(err).__name__}: {err}")
         return
     backoff = JOBS.wait_s(job.attempts)
-    await queue.transition(
+    await jobs.transition(
         crew.sessions,
         job.id,
         worker=crew.name,

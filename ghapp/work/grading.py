@@ -20,7 +20,7 @@ from ghapp.core.report import Lateness, render_report, render_superseded
 from ghapp.core.reveal import reveal_at
 from ghapp.core.tenants import in_one_line, tenant_problems
 from ghapp.github import DownloadTooLarge, InstallationClient
-from ghapp.store import queue
+from ghapp.store import history, jobs
 from ghapp.store.db import write_session
 from ghapp.store.models import Job, JobState, Submission, utcnow
 from ghapp.work.crew import Crew
@@ -43,7 +43,7 @@ async def grade(crew: Crew, job: Job) -> None:
     gh = crew.github.installation(job.installation_id)
     config = AssignmentConfig.model_validate(job.config or {})
     if (job.trigger == Trigger.PUSH or job.background) and job.ref:
-        newer = await queue.newer_push(crew.sessions, job)
+        newer = await history.newer_push(crew.sessions, job)
         if newer is not None and job.background:
             # A bulk regrade: the newer push is graded with the current grader anyway, and
             # the commit keeps its last result, so there is nothing to say.
@@ -56,7 +56,7 @@ async def grade(crew: Crew, job: Job) -> None:
             await finish(crew, job, JobState.SKIPPED, f"superseded by {newer}")
             return
     started = utcnow()
-    await queue.transition(
+    await jobs.transition(
         crew.sessions,
         job.id,
         worker=crew.name,
@@ -120,7 +120,7 @@ async def grade(crew: Crew, job: Job) -> None:
         )
         # Keep what intake noted (locked fields the repo file tried to change) beside it.
         note = "; ".join(filter(None, [job.note, outcome.reason]))
-        await queue.end(session, job.id, worker=crew.name, note=note)
+        await jobs.end(session, job.id, worker=crew.name, note=note)
 
 
 async def _run(
@@ -154,7 +154,7 @@ async def _run(
 
 
 async def lateness(crew: Crew, job: Job, config: AssignmentConfig) -> Lateness | None:
-    timing = judge(config, await queue.pushed_at(crew.sessions, job))
+    timing = judge(config, await history.pushed_at(crew.sessions, job))
     if timing.standing is not Standing.LATE or config.due is None:
         return None
     return Lateness(describe(timing.late_by), show(config.due), timing.penalty)

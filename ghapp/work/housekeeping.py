@@ -11,7 +11,7 @@ import socket
 import time
 
 from ghapp.core.oneline import said
-from ghapp.store import queue
+from ghapp.store import workers
 from ghapp.work.crew import Crew
 from ghapp.work.supervise import Outage
 
@@ -44,7 +44,7 @@ class Heartbeats:
     async def beat(self) -> bool:
         """Store one heartbeat; whether the database took it."""
         try:
-            await queue.heartbeat(self.crew.sessions, self.crew.name, slots=self.slots)
+            await workers.heartbeat(self.crew.sessions, self.crew.name, slots=self.slots)
         except Exception as err:
             if self.outage.refused(err):
                 log.warning("a heartbeat failed: %s", said(err))
@@ -68,11 +68,11 @@ class Heartbeats:
                     await asyncio.wait_for(stop.wait(), self.every)
         finally:
             with contextlib.suppress(Exception):
-                await asyncio.shield(queue.gone(self.crew.sessions, self.crew.name))
+                await asyncio.shield(workers.gone(self.crew.sessions, self.crew.name))
 
 
 async def sweep(crew: Crew, *, within_s: float) -> None:
-    known = await queue.known_workers(crew.sessions, fresh_s=within_s)
+    known = await workers.known_workers(crew.sessions, fresh_s=within_s)
     known[crew.name] = True
     removed = await asyncio.to_thread(crew.sandbox.sweep, lambda owner: alive(owner, known))
     if removed:

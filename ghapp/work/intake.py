@@ -13,7 +13,7 @@ from ghapp.core.checkrun import WriteKind
 from ghapp.core.config import ConfigError, ConfigProblem
 from ghapp.core.report import render_error_report, render_not_graded
 from ghapp.core.tenants import tenant_problems
-from ghapp.store import queue
+from ghapp.store import jobs
 from ghapp.store.models import Job, JobState
 from ghapp.work import warming
 from ghapp.work.admission import Admission
@@ -100,7 +100,7 @@ async def intake(crew: Crew, admission: Admission, job: Job) -> None:
         return
     if not job.background:  # a bulk regrade's commit keeps its last result meanwhile
         await post(crew, job, WriteKind.QUEUED, Priority.NOTICE, checkrun.queued())
-    await queue.transition(
+    await jobs.transition(
         crew.sessions,
         job.id,
         worker=crew.name,

@@ -23,7 +23,7 @@ from ghapp import metrics
 from ghapp.core import events
 from ghapp.core.oneline import said
 from ghapp.github import GitHubApp, parse_moment
-from ghapp.store import queue
+from ghapp.store import deliveries
 from ghapp.store.models import Delivery, utcnow
 from ghapp.work.supervise import backoff
 from ghapp.work.waiting import any_set
@@ -124,7 +124,7 @@ class Reconciler:
             log.error("delivery %s (%s) cannot be recovered: %s", guid, event, err)
             decisions = [events.Ignore(f"recovered, but unreadable: {err}")]
         action = payload.get("action") if isinstance(payload, dict) else None
-        created = await queue.ingest(
+        created = await deliveries.ingest(
             self.sessions,
             guid=guid,
             event=event,

@@ -12,8 +12,8 @@ from ghapp.core.budget import Priority
 from ghapp.core.config import AssignmentConfig
 from ghapp.core.deadline import shown_at
 from ghapp.core.report import render_report
-from ghapp.store import queue
 from ghapp.store.models import Job, Submission, utcnow
+from ghapp.store.reveals import claim_reveal, revealed
 from ghapp.work.crew import Crew
 from ghapp.work.finish import complete
 from ghapp.work.grading import lateness
@@ -26,7 +26,7 @@ async def reveals(crew: Crew, stop: asyncio.Event) -> None:
     """Re-render runs graded before their deadline once it passes."""
     while not stop.is_set():
         try:
-            submission = await queue.claim_reveal(crew.sessions, lease_s=crew.lease_s)
+            submission = await claim_reveal(crew.sessions, lease_s=crew.lease_s)
             if submission is not None:
                 await reveal(crew, submission)
                 continue
@@ -40,7 +40,7 @@ async def reveal(crew: Crew, submission: Submission) -> None:
     async with crew.sessions() as session:
         job = await session.get(Job, submission.job_id)
     if job is None or job.check_run_id is None or not job.config:
-        await queue.revealed(crew.sessions, submission.id, submission.level or "")
+        await revealed(crew.sessions, submission.id, submission.level or "")
         return
     config = AssignmentConfig.model_validate(job.config)
     outcome = Outcome.model_validate(submission.outcome)
@@ -48,5 +48,5 @@ async def reveal(crew: Crew, submission: Submission) -> None:
     late = await lateness(crew, job, config)
     report = render_report(outcome, visibility=level, after_due=after_due, late=late)
     await complete(crew, job, report, revealing=True, priority=Priority.BACKGROUND)
-    await queue.revealed(crew.sessions, submission.id, level.value)
+    await revealed(crew.sessions, submission.id, level.value)
     log.info("%s/%s@%s revealed at %s", job.owner, job.repo, job.head_sha[:7], level.value)

@@ -31,7 +31,7 @@ from ghapp.core.config import AssignmentConfig, ConfigError, OnGraderPush, Pushg
 from ghapp.core.report import Conclusion, render_notice
 from ghapp.core.tenants import in_one_line, tenant_problems
 from ghapp.github import InstallationClient
-from ghapp.store import queue
+from ghapp.store import requests
 from ghapp.store.db import write_session
 from ghapp.store.models import Job, JobState, WarmRequest, utcnow
 from ghapp.work.config_reader import CONFIG_PATH, ORG_CONFIG_REPO
@@ -264,7 +264,7 @@ async def _grader_pushed(crew: Crew, job: Job, push: OrgRepoPush, ready: list[Re
     async with write_session(crew.sessions) as session:
         regraded: dict[str, int] = {}
         for name in regrade:
-            ids = await queue.regrade_all(
+            ids = await requests.regrade_all(
                 session,
                 owner=job.owner,
                 assignment=name,

@@ -17,10 +17,10 @@ from ghapp.core.budget import Limits
 from ghapp.core.oneline import said
 from ghapp.core.tenants import Tenancy
 from ghapp.github import GitHubApp
-from ghapp.store import queue
+from ghapp.store import jobs, requests
 from ghapp.store.budget import WriteBudget
+from ghapp.store.jobs import LeaseLost
 from ghapp.store.models import Job, JobState
-from ghapp.store.queue import LeaseLost
 from ghapp.work import finish, warming
 from ghapp.work.admission import Admission
 from ghapp.work.config_reader import ConfigReader
@@ -226,7 +226,7 @@ class Worker:
     ) -> None:
         while not stop.is_set():
             try:
-                job = await queue.claim(
+                job = await jobs.claim(
                     self.sessions,
                     states,
                     worker=self.name,
@@ -279,7 +279,7 @@ class Worker:
                 return
             # Shutting down: hand the job back now rather than let its lease lapse.
             with contextlib.suppress(Exception):
-                await asyncio.shield(queue.hand_back(self.sessions, job.id, worker=self.name))
+                await asyncio.shield(jobs.hand_back(self.sessions, job.id, worker=self.name))
                 log.warning("job %s handed back on shutdown", job.id)
             raise
         except LeaseLost as err:
@@ -297,10 +297,10 @@ class Worker:
         while True:
             await asyncio.sleep(min(self.lease_s / 3, self.poll_s * 2))
             try:
-                renewed = await queue.renew(
+                renewed = await jobs.renew(
                     self.sessions, job.id, worker=self.name, lease_s=self.lease_s
                 )
-                cancel = renewed and await queue.cancel_requested(self.sessions, job.id)
+                cancel = renewed and await requests.cancel_requested(self.sessions, job.id)
             except Exception as err:
                 # The database is away: the work goes on; once it is back the lease is renewed,
                 # or found lost to a worker that took the job after it lapsed.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ghapp.store import queue
+from ghapp.store import jobs
 from ghapp.store.models import Job, JobState, utcnow
 
 GRADING = (JobState.QUEUED, JobState.RUNNING)
@@ -29,7 +29,7 @@ async def add(sessions, repo: str, n: int, installation: int = 1, owner: str = "
 
 
 async def claim(sessions, worker: str) -> Job | None:
-    return await queue.claim(sessions, GRADING, worker=worker, lease_s=60, one_per_repo=True)
+    return await jobs.claim(sessions, GRADING, worker=worker, lease_s=60, one_per_repo=True)
 
 
 async def test_a_busy_repo_takes_one_slot_and_the_others_go_on(db_sessions):
@@ -38,7 +38,7 @@ async def test_a_busy_repo_takes_one_slot_and_the_others_go_on(db_sessions):
     first, second, third = [await claim(db_sessions, f"w{i}") for i in range(3)]
     assert (first.repo, second.repo, third) == ("hw1-busy", "hw1-quiet", None)
     # Once the busy repo's job ends, its next one is taken.
-    await queue.transition(db_sessions, first.id, worker="w0", state=JobState.DONE)
+    await jobs.transition(db_sessions, first.id, worker="w0", state=JobState.DONE)
     assert (await claim(db_sessions, "w3")).repo == "hw1-busy"
 
 
@@ -55,7 +55,7 @@ async def test_a_lapsed_lease_does_not_keep_its_repo_busy(db_sessions):
 
 async def test_without_the_cap_every_slot_may_take_one_repo(db_sessions):
     await add(db_sessions, "hw1-busy", 3)
-    taken = [await queue.claim(db_sessions, GRADING, worker="w", lease_s=60) for _ in range(3)]
+    taken = [await jobs.claim(db_sessions, GRADING, worker="w", lease_s=60) for _ in range(3)]
     assert [job.repo for job in taken] == ["hw1-busy"] * 3
 
 
@@ -64,7 +64,7 @@ async def test_an_installation_cap_leaves_slots_for_other_orgs(db_sessions):
         await add(db_sessions, repo, 1, installation=1)
     await add(db_sessions, "lab-z", 1, installation=2)
     taken = [
-        await queue.claim(
+        await jobs.claim(
             db_sessions, GRADING, worker=f"w{i}", lease_s=60, one_per_repo=True,
             per_installation=2,
         )
@@ -80,7 +80,7 @@ async def test_each_tenant_has_the_running_cap_its_operator_gave_it(db_sessions)
         for i in range(5):
             await add(db_sessions, f"hw1-{org}-{i}", 1, installation=installation, owner=org)
     taken = []
-    while (job := await queue.claim(
+    while (job := await jobs.claim(
         db_sessions, GRADING, worker="w", lease_s=60, one_per_repo=True, per_installation=caps
     )) is not None:  # fmt: skip
         taken.append(job.owner)

@@ -1,7 +1,7 @@
-"""The job queue (ghapp.store.queue) on both backends: every test runs on SQLite and on a real
-PostgreSQL (`db_sessions` / `db_url` in tests/conftest.py), since several web and worker
-processes share one queue only on PostgreSQL, where its claims rest on `FOR UPDATE SKIP LOCKED`
-rather than on SQLite's single writer."""
+"""The job queue (ghapp.store: jobs, deliveries, history, requests) on both backends: every
+test runs on SQLite and on a real PostgreSQL (`db_sessions` / `db_url` in tests/conftest.py),
+since several web and worker processes share one queue only on PostgreSQL, where its claims
+rest on `FOR UPDATE SKIP LOCKED` rather than on SQLite's single writer."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ghapp.core import events
-from ghapp.store import queue
+from ghapp.store import deliveries, history, jobs, requests
 from ghapp.store.db import make_engine, sessionmaker
 from ghapp.store.models import Delivery, Installation, Job, JobState, Repository, Submission, utcnow
 from tests.payloads import payload
@@ -35,7 +35,7 @@ def grade_request(n: int, *, owner: str = "cs101-fall", repo: str = "hw1-alice")
 
 async def push(sessions, n: int) -> int:
     """Ingest delivery `guid-n`, a push that implies one job; that job's id."""
-    ids = await queue.ingest(
+    ids = await deliveries.ingest(
         sessions, guid=f"guid-{n}", event="push", action=None, decisions=[grade_request(n)]
     )
     assert ids is not None and len(ids) == 1
@@ -63,7 +63,7 @@ async def test_a_push_is_stored_as_its_delivery_and_one_job(db_sessions):
     decisions = events.decide("push", data)
     received = datetime(2026, 11, 24, 9, 30, 15, 123456, tzinfo=UTC)
 
-    ids = await queue.ingest(
+    ids = await deliveries.ingest(
         db_sessions,
         guid="f4c3d2e0-cc78-11e3-81ab-4c9367dc0958",
         event="push",
@@ -92,10 +92,10 @@ async def test_a_push_is_stored_as_its_delivery_and_one_job(db_sessions):
 
 
 async def test_a_redelivery_of_the_same_guid_creates_nothing_and_returns_none(db_sessions):
-    first = await queue.ingest(
+    first = await deliveries.ingest(
         db_sessions, guid="same", event="push", action=None, decisions=[grade_request(1)]
     )
-    again = await queue.ingest(
+    again = await deliveries.ingest(
         db_sessions,
         guid="same",
         event="push",
@@ -111,7 +111,7 @@ async def test_a_redelivery_of_the_same_guid_creates_nothing_and_returns_none(db
 
 
 async def test_deliveries_that_imply_no_job_are_stored_with_why(db_sessions):
-    ids = await queue.ingest(
+    ids = await deliveries.ingest(
         db_sessions,
         guid="tag-push",
         event="push",
@@ -139,14 +139,14 @@ async def test_ingest_is_one_transaction_a_failure_leaves_nothing_behind(db_sess
     )
 
     with pytest.raises(IntegrityError):
-        await queue.ingest(
+        await deliveries.ingest(
             db_sessions, guid="half", event="push", action=None, decisions=[seen, broken]
         )
 
     for model in (Delivery, Installation, Repository, Job):
         assert await count(db_sessions, model) == 0, f"{model.__name__} rows left behind"
     # Nothing of it was kept, not even the GUID: the same delivery, sent again, is stored.
-    ids = await queue.ingest(
+    ids = await deliveries.ingest(
         db_sessions, guid="half", event="push", action=None, decisions=[seen, grade_request(1)]
     )
     assert ids is not None and len(ids) == 1
@@ -160,7 +160,7 @@ def installation_payload(name: str, installation_id: int = 957387) -> dict:
 
 
 async def deliver(sessions, guid: str, event: str, data: dict, at: datetime | None = None):
-    return await queue.ingest(
+    return await deliveries.ingest(
         sessions,
         guid=guid,
         event=event,
@@ -226,9 +226,9 @@ async def test_claim_takes_the_oldest_job_under_a_fresh_lease(db_sessions):
     ids = [await push(db_sessions, n) for n in range(3)]
 
     before = utcnow()
-    first = await queue.claim(db_sessions, RECEIVED, worker="w1", lease_s=60)
+    first = await jobs.claim(db_sessions, RECEIVED, worker="w1", lease_s=60)
     after = utcnow()
-    second = await queue.claim(db_sessions, RECEIVED, worker="w2", lease_s=60)
+    second = await jobs.claim(db_sessions, RECEIVED, worker="w2", lease_s=60)
 
     assert (first.id, second.id) == (ids[0], ids[1])
     stored = await job(db_sessions, ids[0])
@@ -261,61 +261,61 @@ async def test_a_bulk_regrades_jobs_are_claimed_after_every_students_push(db_ses
                 outcome={},
             )
         )
-    [regrade] = await queue.request_regrade_all(
+    [regrade] = await requests.request_regrade_all(
         db_sessions, owner="cs101-fall", assignment="hw1", by="teacher"
     )
     later = await push(db_sessions, 2)  # a student's push after the regrade was asked for
-    claimed = [await queue.claim(db_sessions, RECEIVED, worker=w, lease_s=60) for w in "ab"]
+    claimed = [await jobs.claim(db_sessions, RECEIVED, worker=w, lease_s=60) for w in "ab"]
     assert [j.id for j in claimed] == [later, regrade]
     assert (await job(db_sessions, regrade)).background is True
     # That push is newer than the commit the regrade grades: the regrade is moot.
     async with db_sessions() as session:
         regrade_job = await session.get(Job, regrade)
-    await queue.transition(db_sessions, later, worker="a", state=JobState.QUEUED, release=True)
-    assert await queue.newer_push(db_sessions, regrade_job) == f"{2:040x}"
+    await jobs.transition(db_sessions, later, worker="a", state=JobState.QUEUED, release=True)
+    assert await history.newer_push(db_sessions, regrade_job) == f"{2:040x}"
 
 
 async def test_claim_returns_none_when_every_job_is_held_or_there_is_none(db_sessions):
-    assert await queue.claim(db_sessions, RECEIVED, worker="w1", lease_s=60) is None
+    assert await jobs.claim(db_sessions, RECEIVED, worker="w1", lease_s=60) is None
     await push(db_sessions, 1)
-    assert await queue.claim(db_sessions, RECEIVED, worker="w1", lease_s=60) is not None
-    assert await queue.claim(db_sessions, RECEIVED, worker="w2", lease_s=60) is None
+    assert await jobs.claim(db_sessions, RECEIVED, worker="w1", lease_s=60) is not None
+    assert await jobs.claim(db_sessions, RECEIVED, worker="w2", lease_s=60) is None
 
 
 async def test_claim_takes_only_jobs_in_the_states_asked_for(db_sessions):
     a, b = await push(db_sessions, 1), await push(db_sessions, 2)
-    held = await queue.claim(db_sessions, RECEIVED, worker="intake", lease_s=60)
+    held = await jobs.claim(db_sessions, RECEIVED, worker="intake", lease_s=60)
     assert held.id == a
-    assert await queue.transition(db_sessions, a, worker="intake", state=JobState.QUEUED)
+    assert await jobs.transition(db_sessions, a, worker="intake", state=JobState.QUEUED)
 
-    assert await queue.claim(db_sessions, (JobState.RUNNING,), worker="w", lease_s=60) is None
-    queued = await queue.claim(db_sessions, (JobState.QUEUED,), worker="grader", lease_s=60)
+    assert await jobs.claim(db_sessions, (JobState.RUNNING,), worker="w", lease_s=60) is None
+    queued = await jobs.claim(db_sessions, (JobState.QUEUED,), worker="grader", lease_s=60)
     assert (queued.id, queued.state, queued.attempts) == (a, JobState.QUEUED, 2)
-    received = await queue.claim(
+    received = await jobs.claim(
         db_sessions, (JobState.QUEUED, JobState.RECEIVED), worker="w", lease_s=60
     )
     assert received.id == b
 
-    assert await queue.transition(db_sessions, a, worker="grader", state=JobState.DONE)
-    assert await queue.transition(db_sessions, b, worker="w", state=JobState.SKIPPED)
+    assert await jobs.transition(db_sessions, a, worker="grader", state=JobState.DONE)
+    assert await jobs.transition(db_sessions, b, worker="w", state=JobState.SKIPPED)
     unfinished = (JobState.RECEIVED, JobState.QUEUED, JobState.RUNNING)
-    assert await queue.claim(db_sessions, unfinished, worker="w", lease_s=60) is None
-    assert await queue.claim(db_sessions, (JobState.DONE,), worker="w", lease_s=60) is not None
+    assert await jobs.claim(db_sessions, unfinished, worker="w", lease_s=60) is None
+    assert await jobs.claim(db_sessions, (JobState.DONE,), worker="w", lease_s=60) is not None
 
 
 async def test_a_lapsed_lease_is_claimed_again_by_another_worker(db_sessions):
     job_id = await push(db_sessions, 1)
-    mine = await queue.claim(db_sessions, RECEIVED, worker="dead", lease_s=0.3)
+    mine = await jobs.claim(db_sessions, RECEIVED, worker="dead", lease_s=0.3)
     assert mine.id == job_id
 
     await asyncio.sleep(0.5)  # the worker died: nobody renews
-    taken = await queue.claim(db_sessions, RECEIVED, worker="alive", lease_s=60)
+    taken = await jobs.claim(db_sessions, RECEIVED, worker="alive", lease_s=60)
 
     assert taken is not None and taken.id == job_id
     assert (taken.lease_owner, taken.attempts) == ("alive", 2)
     # The dead worker, come back, finds it is no longer its own: it cannot renew nor finish it.
-    assert not await queue.renew(db_sessions, job_id, worker="dead", lease_s=60)
-    assert not await queue.transition(db_sessions, job_id, worker="dead", state=JobState.DONE)
+    assert not await jobs.renew(db_sessions, job_id, worker="dead", lease_s=60)
+    assert not await jobs.transition(db_sessions, job_id, worker="dead", state=JobState.DONE)
     stored = await job(db_sessions, job_id)
     assert (stored.state, stored.lease_owner) == (JobState.RECEIVED, "alive")
     assert stored.lease_expires_at == taken.lease_expires_at
@@ -323,12 +323,12 @@ async def test_a_lapsed_lease_is_claimed_again_by_another_worker(db_sessions):
 
 async def test_renew_extends_only_the_lease_holders_lease(db_sessions):
     job_id = await push(db_sessions, 1)
-    held = await queue.claim(db_sessions, RECEIVED, worker="w1", lease_s=30)
+    held = await jobs.claim(db_sessions, RECEIVED, worker="w1", lease_s=30)
 
-    assert not await queue.renew(db_sessions, job_id, worker="w2", lease_s=600)
+    assert not await jobs.renew(db_sessions, job_id, worker="w2", lease_s=600)
     assert (await job(db_sessions, job_id)).lease_expires_at == held.lease_expires_at
 
-    assert await queue.renew(db_sessions, job_id, worker="w1", lease_s=600)
+    assert await jobs.renew(db_sessions, job_id, worker="w1", lease_s=600)
     renewed = await job(db_sessions, job_id)
     assert renewed.lease_owner == "w1"
     assert renewed.lease_expires_at > held.lease_expires_at + timedelta(seconds=500)
@@ -337,15 +337,15 @@ async def test_renew_extends_only_the_lease_holders_lease(db_sessions):
 
 async def test_transition_is_done_only_by_the_lease_holder(db_sessions):
     job_id = await push(db_sessions, 1)
-    await queue.claim(db_sessions, RECEIVED, worker="w1", lease_s=60)
+    await jobs.claim(db_sessions, RECEIVED, worker="w1", lease_s=60)
 
-    assert not await queue.transition(db_sessions, job_id, worker="w2", state=JobState.DONE)
+    assert not await jobs.transition(db_sessions, job_id, worker="w2", state=JobState.DONE)
     stored = await job(db_sessions, job_id)
     assert (stored.state, stored.lease_owner) == (JobState.RECEIVED, "w1")
 
     # Keeping the lease: the holder records progress and still holds the job.
     started = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
-    assert await queue.transition(
+    assert await jobs.transition(
         db_sessions,
         job_id,
         worker="w1",
@@ -359,10 +359,10 @@ async def test_transition_is_done_only_by_the_lease_holder(db_sessions):
     assert stored.lease_owner == "w1" and stored.lease_expires_at is not None
 
     # Releasing it: the job is done and nobody's any more, the former holder's included.
-    assert await queue.transition(db_sessions, job_id, worker="w1", state=JobState.DONE)
+    assert await jobs.transition(db_sessions, job_id, worker="w1", state=JobState.DONE)
     stored = await job(db_sessions, job_id)
     assert (stored.state, stored.lease_owner, stored.lease_expires_at) == ("done", None, None)
-    assert not await queue.transition(db_sessions, job_id, worker="w1", state=JobState.FAILED)
+    assert not await jobs.transition(db_sessions, job_id, worker="w1", state=JobState.FAILED)
     assert (await job(db_sessions, job_id)).state == JobState.DONE
 
 
@@ -380,7 +380,7 @@ async def test_concurrent_claimers_take_every_job_exactly_once(db_sessions, db_u
         taken = []
         await go.wait()
         while (
-            claimed := await queue.claim(sessions, RECEIVED, worker=name, lease_s=60)
+            claimed := await jobs.claim(sessions, RECEIVED, worker=name, lease_s=60)
         ) is not None:
             taken.append(claimed.id)
         return taken
@@ -412,7 +412,7 @@ async def test_concurrent_redeliveries_store_one_delivery_and_one_job(db_session
     try:
         results = await asyncio.gather(
             *(
-                queue.ingest(
+                deliveries.ingest(
                     sessionmaker(engine),
                     guid="raced",
                     event="push",
@@ -460,7 +460,7 @@ async def test_two_deliveries_introducing_one_installation_at_once_are_both_stor
     of real events (say two repositories added one after the other on an installation
     pushgrade had not seen); both must be stored."""
     old = events.InstallationSeen(1, "old-org", "Organization", ((500, "old-org/hw1", True),))
-    await queue.ingest(
+    await deliveries.ingest(
         db_sessions, guid="setup", event="installation", action=None, decisions=[old]
     )
     engines = [make_engine(db_url) for _ in range(3)]
@@ -470,7 +470,7 @@ async def test_two_deliveries_introducing_one_installation_at_once_are_both_stor
         await holder.begin()
         await holder.execute(select(Repository).where(Repository.id == 500).with_for_update())
         first = asyncio.create_task(
-            queue.ingest(
+            deliveries.ingest(
                 sessionmaker(engines[1]),
                 guid="A",
                 event="installation_repositories",
@@ -484,7 +484,7 @@ async def test_two_deliveries_introducing_one_installation_at_once_are_both_stor
         )
         await until_waiting(db_sessions, 1)  # A: installation 2 inserted, stuck on repository 500
         second = asyncio.create_task(
-            queue.ingest(
+            deliveries.ingest(
                 sessionmaker(engines[2]),
                 guid="B",
                 event="installation_repositories",

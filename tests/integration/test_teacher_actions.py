@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from ghapp.store import queue
+from ghapp.store import requests
 from ghapp.store.models import JobState
 from tests.conftest import BUSYBOX
 from tests.integration.e2e import EXAMPLE, ORG, jobs, new_repo, settled_jobs
@@ -23,14 +23,14 @@ async def test_cancelling_a_running_job_stops_its_container_and_says_so(
     sha = await sim.push(ORG, "hw1-max", {"a.txt": "1"})
     run = await sim.wait_for_check_run(ORG, "hw1-max", sha, status="in_progress", timeout=60)
     [job] = await _jobs_of(app, "hw1-max")
-    assert await queue.request_cancel(app.sessions, job.id, by="prof")
+    assert await requests.request_cancel(app.sessions, job.id, by="prof")
     run = await sim.wait_for_check_run(ORG, "hw1-max", sha, status="completed", timeout=30)
     assert run["conclusion"] == "cancelled"
     assert run["output"]["title"] == "Cancelled by a teacher"
     [job] = await settled_jobs(app, "hw1-max")
     assert job.state == JobState.CANCELLED and job.note == "cancel requested by prof"
     assert sandbox.leftovers() == []
-    assert not await queue.request_cancel(app.sessions, job.id, by="prof")  # already over
+    assert not await requests.request_cancel(app.sessions, job.id, by="prof")  # already over
 
 
 async def test_a_teacher_regrade_grades_the_commit_again_in_a_new_check_run(
@@ -42,7 +42,7 @@ async def test_a_teacher_regrade_grades_the_commit_again_in_a_new_check_run(
     await sim.wait_for_check_run(ORG, "hw1-ned", sha, status="completed", timeout=120)
     [first] = await settled_jobs(app, "hw1-ned")
     # From the dashboard, so a teacher's: not counted against the daily limit of one.
-    new_id = await queue.request_regrade(app.sessions, first.id, by="prof")
+    new_id = await requests.request_regrade(app.sessions, first.id, by="prof")
     assert new_id is not None and new_id != first.id
     for _ in range(240):
         runs = sim.check_runs(ORG, "hw1-ned", sha)
@@ -55,7 +55,7 @@ async def test_a_teacher_regrade_grades_the_commit_again_in_a_new_check_run(
         ("push", True, "default"),
         ("dashboard", False, "default"),
     ]
-    assert await queue.request_regrade(app.sessions, 10**9, by="prof") is None
+    assert await requests.request_regrade(app.sessions, 10**9, by="prof") is None
 
 
 async def _jobs_of(app, repo: str):
