@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from ghapp.store import lease
 from ghapp.store.db import write_session
 from ghapp.store.models import (
     Job,
     JobState,
+    clipped,
     utcnow,
 )
 
@@ -43,7 +45,7 @@ async def claim(
     wanted = [str(s) for s in states]
     claimable = and_(
         Job.state.in_(wanted),
-        or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < now),
+        lease.free(Job.lease_expires_at, now),
     )
     if one_per_repo:
         held = aliased(Job)
@@ -54,7 +56,7 @@ async def claim(
                 held.owner == Job.owner,
                 held.repo == Job.repo,
                 held.state.in_(wanted),
-                held.lease_expires_at >= now,
+                lease.held(held.lease_expires_at, now),
             )
             .exists(),
         )
@@ -67,7 +69,7 @@ async def claim(
             .where(
                 held.installation_id == Job.installation_id,
                 held.state.in_(wanted),
-                held.lease_expires_at >= now,
+                lease.held(held.lease_expires_at, now),
             )
             .scalar_subquery()
             < cap,
@@ -109,7 +111,7 @@ async def end(session: AsyncSession, job_id: int, *, worker: str, note: str) -> 
         .values(
             state=JobState.DONE,
             finished_at=utcnow(),
-            note=note[:2000],
+            note=clipped(note),
             lease_owner=None,
             lease_expires_at=None,
         )

@@ -30,6 +30,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+NOTE_CHARS = 2000  # of a note or an error kept for the teacher: the dashboard shows it whole
+
+
+def clipped(text: str) -> str:
+    """A note or an error as it is stored: its first `NOTE_CHARS` characters."""
+    return text[:NOTE_CHARS]
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on every backend (SQLite stores naive ones)."""
 

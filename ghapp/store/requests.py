@@ -12,6 +12,7 @@ from ghapp.store.models import (
     Job,
     JobState,
     Submission,
+    clipped,
     utcnow,
 )
 
@@ -25,7 +26,7 @@ async def request_cancel(sessions: async_sessionmaker, job_id: int, *, by: str) 
         result = await session.execute(
             update(Job)
             .where(Job.id == job_id, Job.state.in_([str(s) for s in _UNFINISHED]))
-            .values(cancel_requested=True, note=f"cancel requested by {by}"[:2000])
+            .values(cancel_requested=True, note=clipped(f"cancel requested by {by}"))
         )
         return result.rowcount == 1
 
@@ -99,6 +100,6 @@ def _regrade_of(old: Job, *, by: str, note: str, background: bool = False) -> Jo
         sender=by,
         received_at=utcnow(),
         attempts=0,
-        note=note[:2000],
+        note=clipped(note),
         background=background,
     )

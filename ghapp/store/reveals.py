@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from ghapp.store import lease
 from ghapp.store.db import write_session
 from ghapp.store.models import (
     Submission,
@@ -24,7 +25,7 @@ async def claim_reveal(sessions: async_sessionmaker, *, lease_s: float) -> Submi
         .where(
             Submission.reveal_at <= now,
             Submission.revealed_at.is_(None),
-            or_(Submission.reveal_lease_until.is_(None), Submission.reveal_lease_until < now),
+            lease.free(Submission.reveal_lease_until, now),
         )
         .order_by(Submission.reveal_at, Submission.id)
         .limit(1)

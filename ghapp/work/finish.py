@@ -15,7 +15,7 @@ from ghapp.core.report import CheckRunReport, render_cancelled, render_not_grade
 from ghapp.core.retry import JOBS
 from ghapp.store import jobs
 from ghapp.store.db import write_session
-from ghapp.store.models import Job, JobState, OutboxWrite, utcnow
+from ghapp.store.models import Job, JobState, OutboxWrite, clipped, utcnow
 from ghapp.work import outbox
 from ghapp.work.crew import Crew
 
@@ -78,7 +78,7 @@ async def finish(crew: Crew, job: Job, state: JobState, note: str | None, **valu
     """The job's last word: its final state, and a note for the teacher (None: keep the
     note it has)."""
     if note is not None:
-        values["note"] = note[:2000]
+        values["note"] = clipped(note)
     await jobs.transition(
         crew.sessions, job.id, worker=crew.name, state=state, finished_at=utcnow(), **values
     )
@@ -116,7 +116,7 @@ async def retry_later(crew: Crew, job: Job, err: Exception) -> None:
         release=False,
         lease_owner=None,
         lease_expires_at=utcnow() + timedelta(seconds=backoff),
-        note=f"attempt {job.attempts} failed: {type(err).__name__}: {err}"[:2000],
+        note=clipped(f"attempt {job.attempts} failed: {type(err).__name__}: {err}"),
     )
 
 

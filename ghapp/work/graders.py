@@ -34,7 +34,7 @@ from ghapp.core.image_rule import DockerfileRefused
 from ghapp.core.tenants import TenantRules
 from ghapp.github import DownloadTooLarge, InstallationClient
 from ghapp.store.db import write_session
-from ghapp.store.models import GraderBuild, utcnow
+from ghapp.store.models import GraderBuild, clipped, utcnow
 from ghapp.work.tenancy import Tenants
 from runner.archive import ArchiveLimits, UnsafeArchive, extract_submission
 from runner.build import GRADER_LABEL, BuildLimits, build_image
@@ -333,7 +333,7 @@ class Graders:
 
 
 def _failed(step: str, error: str) -> dict:
-    return {"state": "failed", "failed_step": step[:500], "error": error[:2000], "log_tail": ""}
+    return {"state": "failed", "failed_step": step[:500], "error": clipped(error), "log_tail": ""}
 
 
 def build_limits(rules: TenantRules) -> BuildLimits:

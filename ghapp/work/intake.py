@@ -14,7 +14,7 @@ from ghapp.core.config import ConfigError, ConfigProblem
 from ghapp.core.report import render_error_report, render_not_graded
 from ghapp.core.tenants import tenant_problems
 from ghapp.store import jobs
-from ghapp.store.models import Job, JobState
+from ghapp.store.models import Job, JobState, clipped
 from ghapp.work import warming
 from ghapp.work.admission import Admission
 from ghapp.work.config_reader import CONFIG_PATH, ORG_CONFIG_REPO
@@ -108,6 +108,6 @@ async def intake(crew: Crew, admission: Admission, job: Job) -> None:
         config=job.config,
         timing=job.timing,
         assignment=resolution.assignment_name,
-        note="; ".join(filter(None, [job.note, locked]))[:2000],  # a regrade's says why
+        note=clipped("; ".join(filter(None, [job.note, locked]))),  # a regrade's says why
     )
     crew.wake()

@@ -30,7 +30,7 @@ from ghapp.core.retry import WRITES_REFUSED, WRITES_UNANSWERED
 from ghapp.github import GitHubApp, RateLimited
 from ghapp.store.budget import WriteBudget
 from ghapp.store.db import write_session
-from ghapp.store.models import GitHubWrite, Job, JobState, OutboxWrite, utcnow
+from ghapp.store.models import GitHubWrite, Job, JobState, OutboxWrite, clipped, utcnow
 from ghapp.work.waiting import any_set
 
 log = logging.getLogger(__name__)
@@ -373,7 +373,7 @@ class Publisher:
                     lease_until=None,
                     attempts=OutboxWrite.attempts + 1,
                     not_before=utcnow() + timedelta(seconds=after_s),
-                    last_error=error[:2000],
+                    last_error=clipped(error),
                 )
             )
 
