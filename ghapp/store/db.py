@@ -78,7 +78,11 @@ def make_engine(url: str = DEFAULT_URL) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+# What the rest of pushgrade holds of the database and hands to store's functions.
+Sessions = async_sessionmaker
+
+
+def sessionmaker(engine: AsyncEngine) -> Sessions:
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     # SQLite has one writer at a time. Writers of this process take turns here, in order, instead
     # of colliding on the database lock, whose busy handler sleeps in growing steps (a p99 of
@@ -98,6 +102,12 @@ async def write_session(sessions: async_sessionmaker) -> AsyncIterator[AsyncSess
     lock = getattr(sessions, "write_lock", None)
     async with lock or contextlib.nullcontext(), sessions() as session, session.begin():
         yield session
+
+
+async def ping(sessions: async_sessionmaker) -> None:
+    """One `SELECT 1` in a session: raises whatever the database (or reaching it) raises."""
+    async with sessions() as session:
+        await session.execute(text("SELECT 1"))
 
 
 async def migrate(engine: AsyncEngine, revision: str = "heads") -> None:

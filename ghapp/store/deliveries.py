@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ghapp.core import events
@@ -142,3 +142,28 @@ async def _remember_installation(session: AsyncSession, seen: events.Installatio
                 set_={"owner": statement.excluded.owner, "name": statement.excluded.name},
             )
         )
+
+
+async def stored(sessions: async_sessionmaker, guids: list[str]) -> set[str]:
+    """Which of these delivery ids are stored (asked 500 at a time)."""
+    found: set[str] = set()
+    async with sessions() as session:
+        for start in range(0, len(guids), 500):
+            chunk = guids[start : start + 500]
+            rows = await session.execute(select(Delivery.guid).where(Delivery.guid.in_(chunk)))
+            found.update(rows.scalars())
+    return found
+
+
+async def first_account(sessions: async_sessionmaker) -> str | None:
+    """The account of the installation made first or, when none was recorded, the owner of the
+    first push ever received."""
+    async with sessions() as session:
+        found = await session.scalar(
+            select(Installation.account_login)
+            .order_by(Installation.created_at, Installation.id)
+            .limit(1)
+        )
+        if found is None:
+            found = await session.scalar(select(Job.owner).order_by(Job.id).limit(1))
+    return found

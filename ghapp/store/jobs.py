@@ -98,6 +98,11 @@ async def claim(
         return result.scalars().first()
 
 
+async def get(sessions: async_sessionmaker, job_id: int) -> Job | None:
+    async with sessions() as session:
+        return await session.get(Job, job_id)
+
+
 class LeaseLost(Exception):
     """Another worker holds the job now (ours lapsed): what we did is not recorded."""
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
 from ghapp.core.admission import Refusal, closed, counts_toward_limit, off_branch, over_daily_limit
 from ghapp.core.config import AssignmentConfig, ConfigError
 from ghapp.core.deadline import day_window, judge
 from ghapp.github import InstallationClient
 from ghapp.store import history
+from ghapp.store.db import Sessions
 from ghapp.store.models import Job
 from ghapp.work.config_reader import ConfigReader
 
@@ -22,7 +21,7 @@ ROLE_TTL_S = 300.0  # how long an org role (teacher or not) is trusted
 
 
 class Admission:
-    def __init__(self, sessions: async_sessionmaker, configs: ConfigReader, *, worker: str) -> None:
+    def __init__(self, sessions: Sessions, configs: ConfigReader, *, worker: str) -> None:
         self.sessions = sessions
         self.configs = configs
         self.name = worker  # the worker holding the jobs (the daily count marks them as it)

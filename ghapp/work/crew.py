@@ -11,7 +11,7 @@ from ghapp.github import GitHubApp
 from ghapp.store.budget import WriteBudget
 from ghapp.work.config_reader import ConfigReader
 from ghapp.work.graders import Graders
-from ghapp.work.outbox import Publisher
+from ghapp.work.publisher import Publisher
 from ghapp.work.tenancy import Tenants
 from runner.sandbox import Sandbox
 

@@ -6,17 +6,14 @@ from __future__ import annotations
 import contextlib
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from ghapp.core import checkrun
 from ghapp.core.budget import Priority
 from ghapp.core.checkrun import WriteKind
 from ghapp.core.report import CheckRunReport, render_cancelled, render_not_graded
 from ghapp.core.retry import JOBS
-from ghapp.store import jobs
+from ghapp.store import jobs, outbox
 from ghapp.store.db import write_session
-from ghapp.store.models import Job, JobState, OutboxWrite, clipped, utcnow
-from ghapp.work import outbox
+from ghapp.store.models import Job, JobState, clipped, utcnow
 from ghapp.work.crew import Crew
 
 MAX_ATTEMPTS = JOBS.max_attempts  # claims across both phases before a job is given up
@@ -99,7 +96,11 @@ async def conclude(
 
 async def cancelled(crew: Crew, job: Job) -> None:
     """A teacher cancelled the job: its check run, if it has one, says so."""
-    if job.check_run_id is not None or job.attempts > 1 or await _has_writes(crew, job):
+    if (
+        job.check_run_id is not None
+        or job.attempts > 1
+        or await outbox.has_writes(crew.sessions, job.id)
+    ):
         await complete(crew, job, render_cancelled())
     await finish(crew, job, JobState.CANCELLED, None)  # the note says who asked
 
@@ -128,10 +129,3 @@ async def give_up(crew: Crew, job: Job, reason: str) -> None:
     with contextlib.suppress(Exception):
         await complete(crew, job, report)
     await finish(crew, job, JobState.FAILED, f"gave up after {job.attempts} attempts: {reason}")
-
-
-async def _has_writes(crew: Crew, job: Job) -> bool:
-    async with crew.sessions() as session:
-        return (
-            await session.scalar(select(OutboxWrite.id).where(OutboxWrite.job_id == job.id))
-        ) is not None

@@ -24,16 +24,13 @@ from pathlib import Path
 
 import docker
 import docker.errors
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ghapp.core.grader_source import GraderSource
 from ghapp.core.image_rule import DockerfileRefused
 from ghapp.core.tenants import TenantRules
 from ghapp.github import DownloadTooLarge, InstallationClient
-from ghapp.store.db import write_session
+from ghapp.store import builds
+from ghapp.store.db import Sessions
 from ghapp.store.models import GraderBuild, clipped, utcnow
 from ghapp.work.tenancy import Tenants
 from runner.archive import ArchiveLimits, UnsafeArchive, extract_submission
@@ -61,7 +58,7 @@ class GraderImage:
 class Graders:
     def __init__(
         self,
-        sessions: async_sessionmaker,
+        sessions: Sessions,
         client: Callable[[], docker.DockerClient],
         *,
         worker: str,
@@ -122,66 +119,21 @@ class Graders:
     # -- the claim ------------------------------------------------------------------------------
 
     async def _row(self, grader: str, sha: str, engine: str) -> GraderBuild | None:
-        async with self.sessions() as session:
-            return await session.scalar(
-                select(GraderBuild).where(
-                    GraderBuild.grader == grader,
-                    GraderBuild.commit_sha == sha,
-                    GraderBuild.engine == engine,
-                )
-            )
+        return await builds.find(self.sessions, grader, sha, engine)
 
     async def _insert_claim(self, grader: str, sha: str, engine: str, tag: str) -> bool:
-        async with write_session(self.sessions) as session:
-            postgres = session.bind.dialect.name == "postgresql"
-            insert = pg_insert if postgres else sqlite_insert
-            inserted = await session.execute(
-                insert(GraderBuild)
-                .values(
-                    grader=grader,
-                    commit_sha=sha,
-                    engine=engine,
-                    state="building",
-                    tag=tag,
-                    builder=self.worker,
-                    lease_until=utcnow() + timedelta(seconds=self.lease_s),
-                    attempts=1,
-                    failed_step="",
-                    error="",
-                    log_tail="",
-                    started_at=utcnow(),
-                )
-                .on_conflict_do_nothing(
-                    index_elements=["grader", "commit_sha", "engine"],
-                )
-            )
-            return inserted.rowcount == 1
+        return await builds.claim_new(
+            self.sessions, grader, sha, engine, tag, builder=self.worker, lease_s=self.lease_s
+        )
 
     async def _take_over(self, build_id: int) -> bool:
-        """Claim a build whose builder died, that failed a while ago, or whose image is gone."""
-        now = utcnow()
-        retry_before = now - timedelta(seconds=self.failed_retry_s)
-        async with write_session(self.sessions) as session:
-            taken = await session.execute(
-                update(GraderBuild)
-                .where(
-                    GraderBuild.id == build_id,
-                    or_(
-                        GraderBuild.state == "built",
-                        and_(GraderBuild.state == "failed", GraderBuild.finished_at < retry_before),
-                        and_(GraderBuild.state == "building", GraderBuild.lease_until < now),
-                    ),
-                )
-                .values(
-                    state="building",
-                    builder=self.worker,
-                    lease_until=now + timedelta(seconds=self.lease_s),
-                    attempts=GraderBuild.attempts + 1,
-                    started_at=now,
-                    finished_at=None,
-                )
-            )
-            return taken.rowcount == 1
+        return await builds.take_over(
+            self.sessions,
+            build_id,
+            builder=self.worker,
+            lease_s=self.lease_s,
+            failed_retry_s=self.failed_retry_s,
+        )
 
     async def _renew(self, grader: str, sha: str, engine: str) -> None:
         while True:
@@ -297,19 +249,7 @@ class Graders:
         return {"state": "built", "image_id": result.image_id, "log_tail": result.log_tail}
 
     async def _store(self, grader: str, sha: str, engine: str, values: dict) -> None:
-        if "state" in values:
-            values = {**values, "finished_at": utcnow(), "lease_until": None}
-        async with write_session(self.sessions) as session:
-            await session.execute(
-                update(GraderBuild)
-                .where(
-                    GraderBuild.grader == grader,
-                    GraderBuild.commit_sha == sha,
-                    GraderBuild.engine == engine,
-                    GraderBuild.builder == self.worker,
-                )
-                .values(**values)
-            )
+        await builds.record(self.sessions, grader, sha, engine, self.worker, values)
 
     async def _engine_id(self) -> str:
         if self._engine is None:

@@ -16,15 +16,13 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
 from ghapp import metrics
 from ghapp.core import events
 from ghapp.core.oneline import said
 from ghapp.github import GitHubApp, parse_moment
 from ghapp.store import deliveries
-from ghapp.store.models import Delivery, utcnow
+from ghapp.store.db import Sessions
+from ghapp.store.models import utcnow
 from ghapp.work.supervise import backoff
 from ghapp.work.waiting import any_set
 
@@ -46,7 +44,7 @@ def next_pass_after(every_s: float, failures: int) -> float:
 class Reconciler:
     def __init__(
         self,
-        sessions: async_sessionmaker,
+        sessions: Sessions,
         github: GitHubApp,
         *,
         every_s: float = 300.0,
@@ -93,7 +91,7 @@ class Reconciler:
                 first_attempt[guid] = item  # newest first: the last one seen is the earliest
         if not first_attempt:
             return 0
-        stored = await self._stored(list(first_attempt))
+        stored = await deliveries.stored(self.sessions, list(first_attempt))
         recovered = 0
         for guid, item in first_attempt.items():
             if guid in stored:
@@ -104,15 +102,6 @@ class Reconciler:
             log.warning("recovered %d webhook deliveries that never reached pushgrade", recovered)
             self.on_new_work()
         return recovered
-
-    async def _stored(self, guids: list[str]) -> set[str]:
-        found: set[str] = set()
-        async with self.sessions() as session:
-            for start in range(0, len(guids), 500):
-                chunk = guids[start : start + 500]
-                rows = await session.execute(select(Delivery.guid).where(Delivery.guid.in_(chunk)))
-                found.update(rows.scalars())
-        return found
 
     async def _recover(self, guid: str, item: dict) -> bool:
         detail = await self.github.delivery(item["id"])

@@ -12,7 +12,8 @@ from ghapp.core.budget import Priority
 from ghapp.core.config import AssignmentConfig
 from ghapp.core.deadline import shown_at
 from ghapp.core.report import render_report
-from ghapp.store.models import Job, Submission, utcnow
+from ghapp.store import jobs
+from ghapp.store.models import Submission, utcnow
 from ghapp.store.reveals import claim_reveal, revealed
 from ghapp.work.crew import Crew
 from ghapp.work.finish import complete
@@ -37,8 +38,7 @@ async def reveals(crew: Crew, stop: asyncio.Event) -> None:
 
 
 async def reveal(crew: Crew, submission: Submission) -> None:
-    async with crew.sessions() as session:
-        job = await session.get(Job, submission.job_id)
+    job = await jobs.get(crew.sessions, submission.job_id)
     if job is None or job.check_run_id is None or not job.config:
         await revealed(crew.sessions, submission.id, submission.level or "")
         return

@@ -15,8 +15,6 @@ import os
 import time
 from pathlib import Path
 
-from sqlalchemy import select
-
 from ghapp.core.image_rule import (
     DockerfileRefused,
     canonical,
@@ -25,7 +23,7 @@ from ghapp.core.image_rule import (
     onbuild_images,
 )
 from ghapp.core.tenants import RegistryLogin, Tenancy, TenantRules, single_teacher
-from ghapp.store.models import Installation, Job
+from ghapp.store import deliveries
 from runner.registry import (
     Credentials,
     PullAuth,
@@ -82,14 +80,7 @@ class Tenants:
         at, found = self._first
         if found is not None and time.monotonic() - at < FIRST_TTL_S:
             return found
-        async with self.sessions() as session:
-            found = await session.scalar(
-                select(Installation.account_login)
-                .order_by(Installation.created_at, Installation.id)
-                .limit(1)
-            )
-            if found is None:
-                found = await session.scalar(select(Job.owner).order_by(Job.id).limit(1))
+        found = await deliveries.first_account(self.sessions)
         self._first = (time.monotonic(), found)
         return found
 

@@ -25,13 +25,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import docker.errors
-from sqlalchemy import delete, select
 
 from ghapp.core.config import AssignmentConfig, ConfigError, OnGraderPush, PushgradeConfig
 from ghapp.core.report import Conclusion, render_notice
 from ghapp.core.tenants import in_one_line, tenant_problems
 from ghapp.github import InstallationClient
-from ghapp.store import requests
+from ghapp.store import requests, warm_requests
 from ghapp.store.db import write_session
 from ghapp.store.models import Job, JobState, WarmRequest, utcnow
 from ghapp.work.config_reader import CONFIG_PATH, ORG_CONFIG_REPO
@@ -188,16 +187,8 @@ async def _ask_everywhere(
     crew: Crew, job: Job, assignments: tuple[tuple[str, AssignmentConfig], ...]
 ) -> None:
     """Ask every worker to make these images ready on its own engine (see `follow`)."""
-    async with write_session(crew.sessions) as session:
-        session.add_all(
-            WarmRequest(
-                installation_id=job.installation_id,
-                owner=job.owner,
-                assignment=name,
-                config=config.model_dump(mode="json"),
-            )
-            for name, config in assignments
-        )
+    configs = {name: config.model_dump(mode="json") for name, config in assignments}
+    await warm_requests.ask(crew.sessions, job.installation_id, job.owner, configs)
 
 
 async def follow(crew: Crew, stop: asyncio.Event, *, every_s: float = FOLLOW_S) -> None:
@@ -209,23 +200,11 @@ async def follow(crew: Crew, stop: asyncio.Event, *, every_s: float = FOLLOW_S) 
     cursor = 0
     while not stop.is_set():
         try:
-            async with crew.sessions() as session:
-                found = (
-                    (
-                        await session.execute(
-                            select(WarmRequest)
-                            .where(WarmRequest.id > cursor, WarmRequest.created_at >= since)
-                            .order_by(WarmRequest.id)
-                            .limit(100)
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
+            found = await warm_requests.after(crew.sessions, cursor, since=since)
             if found:
                 cursor = found[-1].id
                 await _warm_requested(crew, found)
-            await _forget_old(crew)
+            await warm_requests.forget_old(crew.sessions)
         except Exception:
             log.exception("warming the images other workers were asked for failed")
         with contextlib.suppress(TimeoutError):
@@ -243,13 +222,6 @@ async def _warm_requested(crew: Crew, requests: list[WarmRequest]) -> None:
         if ready.image is None:
             log.warning("%s/%s could not be warmed here: %s", request.owner, request.assignment,
                         ready.problem.split("\n")[0])  # fmt: skip
-
-
-async def _forget_old(crew: Crew) -> None:
-    async with write_session(crew.sessions) as session:
-        await session.execute(
-            delete(WarmRequest).where(WarmRequest.created_at < utcnow() - timedelta(days=1))
-        )
 
 
 async def _grader_pushed(crew: Crew, job: Job, push: OrgRepoPush, ready: list[Readiness]) -> None:

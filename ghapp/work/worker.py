@@ -29,7 +29,7 @@ from ghapp.work.graders import Graders
 from ghapp.work.grading import grade
 from ghapp.work.housekeeping import Heartbeats
 from ghapp.work.intake import intake
-from ghapp.work.outbox import Publisher
+from ghapp.work.publisher import Publisher
 from ghapp.work.reconcile import Reconciler
 from ghapp.work.reveal import reveals
 from ghapp.work.supervise import Loop, Outage, Supervisor

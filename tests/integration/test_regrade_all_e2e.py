@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from ghapp.core.budget import Priority
+from ghapp.store import outbox
 from ghapp.store.models import Job, JobState, Submission
-from ghapp.work import outbox
 from pushgrade.cli import main
 from tests.integration.e2e import EXAMPLE, ORG, jobs, settings_for, settled_jobs
 

@@ -15,22 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 
 import aiohttp
 import gidgethub
-from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 
 from ghapp import metrics
 from ghapp.core.budget import Priority
 from ghapp.core.checkrun import WriteKind
 from ghapp.core.retry import WRITES_REFUSED, WRITES_UNANSWERED
 from ghapp.github import GitHubApp, RateLimited
+from ghapp.store import jobs, outbox
 from ghapp.store.budget import WriteBudget
-from ghapp.store.db import write_session
-from ghapp.store.models import GitHubWrite, Job, JobState, OutboxWrite, clipped, utcnow
+from ghapp.store.db import Sessions
+from ghapp.store.models import OutboxWrite, utcnow
 from ghapp.work.waiting import any_set
 
 log = logging.getLogger(__name__)
@@ -41,71 +38,10 @@ _UPDATE_FIELDS = frozenset(
 )
 
 
-async def stage(
-    session: AsyncSession,
-    job: Job,
-    *,
-    kind: str,
-    priority: Priority,
-    body: dict,
-    more_outputs: list[dict] | None = None,
-    delay_s: float = 0.0,
-) -> None:
-    """Add a write for `job`'s check run inside `session`, replacing its unsent writes.
-
-    `body` holds the check run's fields (with `name`, `head_sha` and `external_id`, in case
-    this write is the one that creates it); `more_outputs` are further `output` objects sent
-    after it (annotations beyond GitHub's 50 a request)."""
-    now = utcnow()
-    idle = and_(
-        OutboxWrite.job_id == job.id,
-        OutboxWrite.sent.is_(False),
-        or_(OutboxWrite.lease_until.is_(None), OutboxWrite.lease_until < now),
-    )
-    replaced = list((await session.execute(select(OutboxWrite).where(idle))).scalars())
-    merged: dict = {}
-    for old in sorted(replaced, key=lambda row: row.id):
-        merged |= old.body
-        metrics.WRITES_REPLACED.labels(str(job.installation_id), old.kind).inc()
-    if replaced:
-        await session.execute(
-            delete(OutboxWrite).where(OutboxWrite.id.in_([row.id for row in replaced]))
-        )
-        # Replacing a write that was due now must not delay what replaces it.
-        delay_s = 0.0 if any(row.not_before <= now for row in replaced) else delay_s
-    session.add(
-        OutboxWrite(
-            job_id=job.id,
-            installation_id=job.installation_id,
-            kind=kind,
-            priority=int(priority),
-            body=merged | body,
-            more_outputs=more_outputs or [],
-            created_at=now,
-            not_before=now + timedelta(seconds=delay_s),
-            attempts=0,
-            sent=False,
-            last_error="",
-        )
-    )
-
-
-async def enqueue(sessions: async_sessionmaker, job: Job, **write) -> None:
-    """`stage` in a transaction of its own."""
-    async with write_session(sessions) as session:
-        await stage(session, job, **write)
-
-
-async def pending(sessions: async_sessionmaker) -> int:
-    async with sessions() as session:
-        rows = await session.execute(select(OutboxWrite.id).where(OutboxWrite.sent.is_(False)))
-        return len(rows.all())
-
-
 class Publisher:
     def __init__(
         self,
-        sessions: async_sessionmaker,
+        sessions: Sessions,
         github: GitHubApp,
         budget: WriteBudget,
         *,
@@ -156,13 +92,7 @@ class Publisher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while loop.time() < deadline:
-            async with self.sessions() as session:
-                waiting = await session.scalar(
-                    select(OutboxWrite.id)
-                    .where(OutboxWrite.sent.is_(False), OutboxWrite.kind != WriteKind.IN_PROGRESS)
-                    .limit(1)
-                )
-            if waiting is None and not self._tasks:
+            if not await outbox.any_to_drain(self.sessions) and not self._tasks:
                 return
             wait = await self.publish_once()
             await asyncio.sleep(min(max(wait, 0.05), 0.25))
@@ -171,38 +101,7 @@ class Publisher:
         """Start sending every write the budget allows now; the seconds until it is worth
         looking again."""
         now = utcnow()
-        earlier = aliased(OutboxWrite)
-        before_it = (
-            select(earlier.id)
-            .where(
-                earlier.job_id == OutboxWrite.job_id,
-                earlier.sent.is_(False),
-                earlier.id < OutboxWrite.id,
-            )
-            .exists()
-        )
-        async with self.sessions() as session:
-            rows = list(
-                (
-                    await session.execute(
-                        select(OutboxWrite)
-                        .where(
-                            OutboxWrite.sent.is_(False),
-                            OutboxWrite.not_before <= now,
-                            or_(OutboxWrite.lease_until.is_(None), OutboxWrite.lease_until < now),
-                            ~before_it,
-                        )
-                        .order_by(OutboxWrite.priority.desc(), OutboxWrite.id)
-                        .limit(4 * self.concurrency)
-                    )
-                ).scalars()
-            )
-            upcoming = await session.scalar(
-                select(OutboxWrite.not_before)
-                .where(OutboxWrite.sent.is_(False), OutboxWrite.not_before > now)
-                .order_by(OutboxWrite.not_before)
-                .limit(1)
-            )
+        rows, upcoming = await outbox.due(self.sessions, now, limit=4 * self.concurrency)
         wait = self.poll_s if upcoming is None else (upcoming - now).total_seconds()
         waiting_installations: set[int] = set()
         owed: dict[int, int] = {}
@@ -213,7 +112,7 @@ class Publisher:
                 return 0.05
             priority = Priority(row.priority)
             if priority is not Priority.FINAL and row.installation_id not in owed:
-                owed[row.installation_id] = await self._owed(row.installation_id)
+                owed[row.installation_id] = await outbox.owed(self.sessions, row.installation_id)
             delay = await self.budget.take(
                 row.installation_id, priority, owed=owed.get(row.installation_id, 0)
             )
@@ -223,7 +122,7 @@ class Publisher:
                 waiting_installations.add(row.installation_id)
                 wait = min(wait, delay)
                 continue
-            leased = await self._lease(row.id)
+            leased = await outbox.take(self.sessions, row.id, lease_s=self.lease_s)
             if leased is None:
                 continue
             await self._slots.acquire()
@@ -235,11 +134,7 @@ class Publisher:
         return max(wait, 0.01)
 
     async def _report_budget(self) -> None:
-        async with self.sessions() as session:
-            installations = (
-                await session.execute(select(GitHubWrite.installation_id).distinct())
-            ).scalars()
-        for installation_id in list(installations):
+        for installation_id in await outbox.installations_written(self.sessions):
             await self._gauge(installation_id)
 
     async def _gauge(self, installation_id: int) -> None:
@@ -247,52 +142,14 @@ class Publisher:
         metrics.BUDGET_USED.labels(str(installation_id), "minute").set(minute)
         metrics.BUDGET_USED.labels(str(installation_id), "hour").set(hour)
 
-    async def _owed(self, installation_id: int) -> int:
-        """Results this installation still owes its students: jobs not finished, and results
-        staged but not sent."""
-        unfinished = [str(s) for s in (JobState.RECEIVED, JobState.QUEUED, JobState.RUNNING)]
-        async with self.sessions() as session:
-            jobs = await session.scalar(
-                select(func.count())
-                .select_from(Job)
-                .where(Job.installation_id == installation_id, Job.state.in_(unfinished))
-            )
-            staged = await session.scalar(
-                select(func.count())
-                .select_from(OutboxWrite)
-                .where(
-                    OutboxWrite.installation_id == installation_id,
-                    OutboxWrite.sent.is_(False),
-                    OutboxWrite.priority == int(Priority.FINAL),
-                )
-            )
-        return int(jobs or 0) + int(staged or 0)
-
     def _done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
         self._slots.release()
         self.wake()  # the next write of that job may go now
 
-    async def _lease(self, row_id: int) -> OutboxWrite | None:
-        now = utcnow()
-        async with write_session(self.sessions) as session:
-            result = await session.execute(
-                update(OutboxWrite)
-                .where(
-                    OutboxWrite.id == row_id,
-                    OutboxWrite.sent.is_(False),
-                    or_(OutboxWrite.lease_until.is_(None), OutboxWrite.lease_until < now),
-                )
-                .values(lease_until=now + timedelta(seconds=self.lease_s))
-                .returning(OutboxWrite)
-                .execution_options(synchronize_session=False)
-            )
-            return result.scalars().first()
-
     async def _send(self, row: OutboxWrite) -> None:
         installation = str(row.installation_id)
-        async with self.sessions() as session:
-            job = await session.get(Job, row.job_id)
+        job = await jobs.get(self.sessions, row.job_id)
         if job is None:  # the job is gone (its installation was removed)
             await self._drop(row, "the job no longer exists")
             return
@@ -328,60 +185,16 @@ class Publisher:
                 await self._retry(row, WRITES_REFUSED.wait_s(row.attempts), f"{status}: {err}")
             metrics.WRITES_FAILED.labels(installation, f"http_{status}").inc()
             return
-        await self._sent(row, job, check_run_id)
+        await outbox.sent(self.sessions, row, job, check_run_id)
         metrics.WRITES_SENT.labels(installation, row.kind).inc()
         if row.kind == WriteKind.FINAL:
             metrics.RESULT_WAIT.observe((utcnow() - row.created_at).total_seconds())
 
-    async def _sent(self, row: OutboxWrite, job: Job, check_run_id: int) -> None:
-        async with write_session(self.sessions) as session:
-            await session.execute(delete(OutboxWrite).where(OutboxWrite.id == row.id))
-            if job.check_run_id != check_run_id:
-                await session.execute(
-                    update(Job).where(Job.id == job.id).values(check_run_id=check_run_id)
-                )
-            newer = await session.scalar(
-                select(OutboxWrite.id).where(
-                    OutboxWrite.job_id == row.job_id, OutboxWrite.id > row.id
-                )
-            )
-            if row.more_outputs and newer is None:  # the next batch of annotations
-                session.add(
-                    OutboxWrite(
-                        job_id=row.job_id,
-                        installation_id=row.installation_id,
-                        kind=row.kind,
-                        priority=row.priority,
-                        body={"output": row.more_outputs[0]},
-                        more_outputs=row.more_outputs[1:],
-                        created_at=row.created_at,
-                        not_before=utcnow(),
-                        attempts=0,
-                        sent=False,
-                        last_error="",
-                    )
-                )
-
     async def _retry(self, row: OutboxWrite, after_s: float, error: str) -> None:
         log.warning("check-run write %s for job %s: %s; retry in %.0f s", row.id, row.job_id,
                     error, after_s)  # fmt: skip
-        async with write_session(self.sessions) as session:
-            await session.execute(
-                update(OutboxWrite)
-                .where(OutboxWrite.id == row.id)
-                .values(
-                    lease_until=None,
-                    attempts=OutboxWrite.attempts + 1,
-                    not_before=utcnow() + timedelta(seconds=after_s),
-                    last_error=clipped(error),
-                )
-            )
+        await outbox.retry(self.sessions, row, after_s, error)
 
     async def _drop(self, row: OutboxWrite, error: str) -> None:
         log.error("check-run write %s for job %s given up: %s", row.id, row.job_id, error)
-        async with write_session(self.sessions) as session:
-            await session.execute(delete(OutboxWrite).where(OutboxWrite.id == row.id))
-            note = f"; a check-run write was given up: {error}"[:1000]
-            await session.execute(
-                update(Job).where(Job.id == row.job_id).values(note=Job.note.concat(note))
-            )
+        await outbox.drop(self.sessions, row, error)
