@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 
 from ghapp.core.config import ConfigError
 from ghapp.github import GitHubApp
+from ghapp.store.reads import Account
 from ghapp.work.config_reader import ConfigReader
 
 log = logging.getLogger(__name__)
@@ -25,16 +25,6 @@ GITHUB_TIMEOUT_S = 10.0
 
 class GitHubUnavailable(Exception):
     """GitHub did not say, in time, whether someone teaches an org."""
-
-
-@dataclass(frozen=True)
-class Account:
-    """An org (or user) pushgrade is installed on, as the database knows it."""
-
-    login: str
-    installation_id: int
-    kind: str = "Organization"
-    suspended: bool = False
 
 
 def may_teach(*, login: str, account: Account, org_role: str | None, in_team: bool) -> bool:

@@ -25,13 +25,12 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from sqlalchemy import text
 
 from ghapp.core import events
 from ghapp.core.oneline import said
 from ghapp.metrics import REGISTRY as github_metrics
 from ghapp.store import deliveries
-from ghapp.store.db import disk_trouble
+from ghapp.store.db import disk_trouble, ping
 from web import dashboard
 from web.dashboard import Dashboard
 
@@ -170,8 +169,7 @@ async def healthz(request: web.Request) -> web.Response:
     state = request.app[STATE]
     checks = {}
     try:
-        async with state.sessions() as session:
-            await session.execute(text("SELECT 1"))
+        await ping(state.sessions)
         trouble = await asyncio.to_thread(disk_trouble, state.sessions.kw.get("bind"))
         checks["database"] = f"cannot store: {trouble}" if trouble else "ok"
     except Exception as err:

@@ -20,8 +20,8 @@ import jinja2
 from aiohttp import web
 
 from ghapp.github import GitHubApp
+from ghapp.store import reads
 from ghapp.work.tenancy import Tenants
-from web import reads
 from web.access import Account, GitHubUnavailable, Teachers
 from web.gradebook import number
 from web.sessions import Cookies, SessionStore, SignedIn, csrf_matches

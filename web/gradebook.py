@@ -11,35 +11,10 @@ from datetime import datetime
 
 from ghapp.core.events import Trigger
 from ghapp.store.models import JobState
+from ghapp.store.reads import GradedRun, JobSeen
 
 IN_FLIGHT = (JobState.RECEIVED, JobState.QUEUED, JobState.RUNNING)
 CSV_COLUMNS = ("repo", "login", "score", "max", "late", "attempts", "graded_at")
-
-
-@dataclass(frozen=True)
-class GradedRun:
-    """One submission: a commit graded."""
-
-    submission_id: int
-    job_id: int
-    repo: str
-    head_sha: str
-    score: float | None  # after any late penalty
-    max_score: float | None
-    late: bool
-    status: str  # the Outcome's: passed, failed, errored, timed_out (hidden tests count)
-    graded_at: datetime
-
-
-@dataclass(frozen=True)
-class JobSeen:
-    job_id: int
-    repo: str
-    state: str
-    trigger: str
-    sender: str | None
-    received_at: datetime
-    head_sha: str
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from urllib.parse import quote
 from aiohttp import web
 from pydantic import ValidationError
 
-from ghapp.store import requests
+from ghapp.store import reads, requests
 from ghapp.store.models import JobState
 from runner.outcome import Outcome
-from web import gradebook, reads
+from web import gradebook
 from web.access import GitHubUnavailable
 from web.dashboard import ASSIGNMENT_NAME, Dashboard, Refusal, page
 from web.sessions import safe_next

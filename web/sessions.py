@@ -20,9 +20,8 @@ from datetime import timedelta
 
 import jwt
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import delete
 
-from ghapp.store.db import write_session
+from ghapp.store import web_sessions
 from ghapp.store.models import WebSession, utcnow
 
 SESSION_TTL_S = 8 * 3600  # a GitHub App's user token lives eight hours too
@@ -160,37 +159,33 @@ class SessionStore:
         """A new session; returns the raw id for the cookie. Expired rows are cleared here."""
         raw_id = secrets.token_urlsafe(32)
         now = utcnow()
-        async with write_session(self.sessions) as session:
-            await session.execute(delete(WebSession).where(WebSession.expires_at < now))
-            session.add(
-                WebSession(
-                    id=_row_id(raw_id),
-                    login=login,
-                    user_id=user_id,
-                    token=self.cookies.seal(token),
-                    csrf=secrets.token_urlsafe(32),
-                    created_at=now,
-                    expires_at=now + timedelta(seconds=SESSION_TTL_S),
-                )
-            )
+        await web_sessions.add(
+            self.sessions,
+            WebSession(
+                id=_row_id(raw_id),
+                login=login,
+                user_id=user_id,
+                token=self.cookies.seal(token),
+                csrf=secrets.token_urlsafe(32),
+                created_at=now,
+                expires_at=now + timedelta(seconds=SESSION_TTL_S),
+            ),
+        )
         return raw_id
 
     async def load(self, raw_id: str) -> SignedIn | None:
-        async with self.sessions() as session:
-            row = await session.get(WebSession, _row_id(raw_id))
+        row = await web_sessions.get(self.sessions, _row_id(raw_id))
         if row is None or row.expires_at <= utcnow():
             return None
         return SignedIn(session_id=row.id, login=row.login, user_id=row.user_id, csrf=row.csrf)
 
     async def user_token(self, signed_in: SignedIn) -> str | None:
         """The person's GitHub user token, for calls made on their behalf."""
-        async with self.sessions() as session:
-            row = await session.get(WebSession, signed_in.session_id)
+        row = await web_sessions.get(self.sessions, signed_in.session_id)
         return None if row is None else self.cookies.unseal(row.token)
 
     async def end(self, signed_in: SignedIn) -> None:
-        async with write_session(self.sessions) as session:
-            await session.execute(delete(WebSession).where(WebSession.id == signed_in.session_id))
+        await web_sessions.remove(self.sessions, signed_in.session_id)
 
 
 def csrf_matches(signed_in: SignedIn, offered: object) -> bool:

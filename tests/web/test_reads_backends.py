@@ -7,9 +7,10 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
+from ghapp.store import reads
 from ghapp.store.models import Job, JobState, Submission
 from tests.web.dash import ORG, OTHER, SESSION_SECRET, seed
-from web import gradebook, reads
+from web import gradebook
 from web.sessions import Cookies, SessionStore
 
 

@@ -10,8 +10,43 @@ from sqlalchemy import func, select
 
 from ghapp.store.models import Installation, Job, JobState, Submission
 from runner.outcome import ErrorKind
-from web.access import Account
-from web.gradebook import GradedRun, JobSeen
+
+
+@dataclass(frozen=True)
+class Account:
+    """An org (or user) pushgrade is installed on, as the database knows it."""
+
+    login: str
+    installation_id: int
+    kind: str = "Organization"
+    suspended: bool = False
+
+
+@dataclass(frozen=True)
+class GradedRun:
+    """One submission: a commit graded."""
+
+    submission_id: int
+    job_id: int
+    repo: str
+    head_sha: str
+    score: float | None  # after any late penalty
+    max_score: float | None
+    late: bool
+    status: str  # the Outcome's: passed, failed, errored, timed_out (hidden tests count)
+    graded_at: datetime
+
+
+@dataclass(frozen=True)
+class JobSeen:
+    job_id: int
+    repo: str
+    state: str
+    trigger: str
+    sender: str | None
+    received_at: datetime
+    head_sha: str
+
 
 # Problems of the teacher's making (the grader image), shown at the top of an assignment.
 GRADER_PROBLEMS = frozenset(
