@@ -31,7 +31,7 @@ from ghapp.core.oneline import said
 from ghapp.metrics import REGISTRY as github_metrics
 from ghapp.store import deliveries
 from ghapp.store.db import disk_trouble, ping
-from web import dashboard
+from web import site
 from web.dashboard import Dashboard
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def make_app(state: WebState) -> web.Application:
     app.router.add_post("/webhooks/github", webhook)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    dashboard.install(app, state.dashboard)
+    site.install(app, state.dashboard)
     return app
 
 

@@ -31,18 +31,6 @@ ORG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}$")  # GitHub's rule for l
 ASSIGNMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # ghapp.core.config's rule
 MAX_FORM_BYTES = 16 * 1024
 _SIGNED_IN = web.RequestKey("signed_in", object)
-# Pages of people's grades: nothing cached, framed, sniffed or sent elsewhere with a referrer.
-_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; "
-        "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-_NOT_DASHBOARD = ("/webhooks/", "/healthz", "/metrics")
 
 
 @dataclass
@@ -241,32 +229,3 @@ def _repository(image: str) -> str:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    if not request.path.startswith(_NOT_DASHBOARD):
-        for name, value in _HEADERS.items():
-            response.headers.setdefault(name, value)
-
-
-async def _not_configured(request: web.Request) -> web.Response:
-    return web.Response(
-        text="pushgrade is running. Its teacher dashboard is not configured: set "
-        "PUSHGRADE_OAUTH_CLIENT_ID, PUSHGRADE_OAUTH_CLIENT_SECRET and PUSHGRADE_SESSION_SECRET "
-        "to turn it on.\n",
-        content_type="text/plain",
-    )
-
-
-def install(app: web.Application, dashboard: Dashboard | None) -> None:
-    """Add the dashboard's routes to `app` (or, when it is off, a `/` that says so)."""
-    if dashboard is None:
-        app.router.add_get("/", _not_configured)
-        return
-    from web import login, pages  # the pages need this module: imported once it is loaded
-
-    app[DASH] = dashboard
-    app.on_response_prepare.append(_security_headers)
-    app.router.add_static("/static/", HERE / "static")
-    app.add_routes(login.routes)
-    app.add_routes(pages.routes)
