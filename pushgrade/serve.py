@@ -15,11 +15,19 @@ import aiohttp
 from aiohttp import web
 
 from ghapp.core.budget import Limits
+from ghapp.core.tenants import Tenancy
 from ghapp.github import GitHubApp
 from ghapp.settings import Settings
-from ghapp.store.db import make_engine, migrate_when_reachable, sessionmaker
+from ghapp.store.budget import WriteBudget
+from ghapp.store.db import Sessions, make_engine, migrate_when_reachable, sessionmaker
+from ghapp.work.admission import Admission
+from ghapp.work.config_reader import ConfigReader
+from ghapp.work.crew import Crew
+from ghapp.work.graders import Graders
+from ghapp.work.publisher import Publisher
+from ghapp.work.reconcile import Reconciler
 from ghapp.work.tenancy import Tenants
-from ghapp.work.worker import Worker
+from ghapp.work.worker import Worker, worker_name
 from runner.sandbox import Sandbox
 from web.app import WebState, make_app, make_probe_app
 from web.dashboard import Dashboard, DashboardSettings
@@ -77,7 +85,7 @@ async def running(
             session=http,
         )
         if run_worker and settings.workers > 0:
-            worker = Worker(
+            worker = build_worker(
                 sessions,
                 github,
                 sandbox=sandbox,
@@ -129,6 +137,62 @@ async def running(
             await site_runner.cleanup()
         await http.close()
         await engine.dispose()
+
+
+def build_worker(
+    sessions: Sessions,
+    github: GitHubApp,
+    *,
+    sandbox: Sandbox | None = None,
+    slots: int = os.cpu_count() or 1,
+    intake_slots: int = 4,
+    lease_s: float = 60.0,
+    poll_s: float = 2.0,
+    public_url: str = "http://127.0.0.1:8080",
+    name: str | None = None,
+    limits: Limits | None = None,
+    reconcile_s: float = 300.0,
+    tenancy: Tenancy | None = None,
+) -> Worker:
+    """A worker and everything it works with, put together: the one place they are."""
+    name = name or worker_name()
+    sandbox = sandbox or Sandbox(owner=name)
+    tenants = Tenants(sessions, tenancy)
+    budget = WriteBudget(sessions, limits or Limits())
+    configs = ConfigReader()
+    crew = Crew(
+        sessions=sessions,
+        github=github,
+        sandbox=sandbox,
+        name=name,
+        public_url=public_url.rstrip("/"),
+        lease_s=lease_s,
+        poll_s=poll_s,
+        configs=configs,
+        tenants=tenants,
+        graders=Graders(
+            sessions,
+            lambda: sandbox.client,
+            worker=name,
+            tenants=tenants,
+            images=lambda: sandbox.images,
+            lease_s=lease_s,
+        ),
+        budget=budget,
+        publisher=Publisher(sessions, github, budget, poll_s=poll_s),
+    )
+    reconciler = (
+        Reconciler(sessions, github, every_s=reconcile_s, on_new_work=crew.wake)
+        if reconcile_s > 0
+        else None
+    )
+    return Worker(
+        crew,
+        slots=slots,
+        intake_slots=intake_slots,
+        admission=Admission(sessions, configs, worker=name),
+        reconciler=reconciler,
+    )
 
 
 def _docker_ping(worker: Worker | None):

@@ -1,11 +1,12 @@
 """What the parts of one worker share: the database, GitHub, the sandbox, and the services
-built on them. Intake, grading, reveals, warming and housekeeping each take a `Crew`, never
-the `Worker`, so none of them depends on the loop that claims their jobs."""
+built on them, put together by `pushgrade.serve.build_worker`. Intake, grading, reveals,
+warming and housekeeping each take a `Crew`, never the `Worker`, so none of them depends on the
+loop that claims their jobs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from ghapp.github import GitHubApp
 from ghapp.store.budget import WriteBudget
@@ -30,4 +31,8 @@ class Crew:
     graders: Graders
     budget: WriteBudget
     publisher: Publisher
-    wake: Callable[[], None]  # new work was stored: the claim loops look now
+    # Set when new work is stored: the claim loops look now instead of at their next poll.
+    woken: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake(self) -> None:
+        self.woken.set()

@@ -13,29 +13,20 @@ import os
 import socket
 import time
 
-from ghapp.core.budget import Limits
 from ghapp.core.oneline import said
-from ghapp.core.tenants import Tenancy
-from ghapp.github import GitHubApp
 from ghapp.store import jobs, requests
-from ghapp.store.budget import WriteBudget
 from ghapp.store.jobs import LeaseLost
 from ghapp.store.models import Job, JobState
 from ghapp.work import finish, warming
 from ghapp.work.admission import Admission
-from ghapp.work.config_reader import ConfigReader
 from ghapp.work.crew import Crew
-from ghapp.work.graders import Graders
 from ghapp.work.grading import grade
 from ghapp.work.housekeeping import Heartbeats
 from ghapp.work.intake import intake
-from ghapp.work.publisher import Publisher
 from ghapp.work.reconcile import Reconciler
 from ghapp.work.reveal import reveals
 from ghapp.work.supervise import Loop, Outage, Supervisor
-from ghapp.work.tenancy import Tenants
 from ghapp.work.waiting import any_set
-from runner.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -65,60 +56,23 @@ class Worker:
 
     def __init__(
         self,
-        sessions,
-        github: GitHubApp,
+        crew: Crew,
         *,
-        sandbox: Sandbox | None = None,
-        slots: int = os.cpu_count() or 1,
-        intake_slots: int = 4,
-        lease_s: float = 60.0,
-        poll_s: float = 2.0,
-        public_url: str = "http://127.0.0.1:8080",
-        name: str | None = None,
-        limits: Limits | None = None,
-        reconcile_s: float = 300.0,
-        tenancy: Tenancy | None = None,
+        slots: int,
+        intake_slots: int,
+        admission: Admission,
+        reconciler: Reconciler | None,
     ) -> None:
-        name = name or worker_name()
-        sandbox = sandbox or Sandbox(owner=name)
-        tenants = Tenants(sessions, tenancy)
-        budget = WriteBudget(sessions, limits or Limits())
-        self.crew = Crew(
-            sessions=sessions,
-            github=github,
-            sandbox=sandbox,
-            name=name,
-            public_url=public_url.rstrip("/"),
-            lease_s=lease_s,
-            poll_s=poll_s,
-            configs=ConfigReader(),
-            tenants=tenants,
-            graders=Graders(
-                sessions,
-                lambda: sandbox.client,
-                worker=name,
-                tenants=tenants,
-                images=lambda: sandbox.images,
-                lease_s=lease_s,
-            ),
-            budget=budget,
-            publisher=Publisher(sessions, github, budget, poll_s=poll_s),
-            wake=self.wake,
-        )
+        self.crew = crew
         self.slots = slots
         self.intake_slots = intake_slots
         # Grading jobs one account may hold at once, across workers: the operator's ceilings.
-        self.running_caps = tenants.tenancy.running_caps()
-        self.reconciler = (
-            Reconciler(sessions, github, every_s=reconcile_s, on_new_work=self.wake)
-            if reconcile_s > 0
-            else None
-        )
-        self.admission = Admission(sessions, self.crew.configs, worker=name)
-        self._wake = asyncio.Event()
+        self.running_caps = crew.tenants.tenancy.running_caps()
+        self.admission = admission
+        self.reconciler = reconciler
         self.supervisor: Supervisor | None = None
         self.outage = Outage(on_back=self._database_back)
-        self.heart = Heartbeats(self.crew, slots=slots, outage=self.outage)
+        self.heart = Heartbeats(crew, slots=slots, outage=self.outage)
 
     @property
     def public_url(self) -> str:
@@ -130,7 +84,7 @@ class Worker:
 
     def wake(self) -> None:
         """New work was stored: look now instead of at the next poll."""
-        self._wake.set()
+        self.crew.wake()
 
     def _database_back(self) -> None:
         """The database takes writes again after refusing them: the deliveries refused
@@ -243,8 +197,8 @@ class Worker:
             if job is None:
                 if self.outage.since is not None:
                     await self._probe_writes()
-                self._wake.clear()
-                await any_set(self._wake, stop, timeout=self.poll_s)
+                self.crew.woken.clear()
+                await any_set(self.crew.woken, stop, timeout=self.poll_s)
                 continue
             self.outage.took()  # a claim is a write
             try:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ghapp.store.models import JobState, Submission
 from ghapp.work import warming
-from ghapp.work.worker import Worker
+from pushgrade.serve import build_worker
 from tests.integration.e2e import ORG, installation, jobs, settled_jobs
 from tests.integration.test_graders_e2e import (
     BROKEN,
@@ -241,7 +241,7 @@ async def test_every_workers_engine_is_warmed_not_only_the_one_that_took_the_pus
     follows) to build on theirs. The other worker here is one on an engine with another id."""
     app.worker.tenants.tenancy = OFFLINE
     remove_grader_images.append(start(sim, org_file()))
-    other = Worker(app.sessions, app.worker.github, sandbox=sandbox, name="other-pod:1")
+    other = build_worker(app.sessions, app.worker.github, sandbox=sandbox, name="other-pod:1")
     other.tenants.tenancy = OFFLINE
     other.graders._engine = "engine-of-another-pod"
     stop = asyncio.Event()
