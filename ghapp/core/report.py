@@ -19,6 +19,10 @@ Pure: an Outcome and the policy in, a `CheckRunReport` out; the worker sends it.
   the dashboard. Out of memory and output floods are the submission's doing: they fail.
 - Test names, outputs and logs are untrusted Markdown (see `ghapp.core.markdown`). Output in the
   `html` or `md` formats is shown as text in a code block until it can be sanitised.
+
+Longer than most modules (~540 lines) on purpose: it is one decision, what a student may read,
+and its rules above are checked together by tests/unit/test_report.py. Split, a rule's two
+halves (the title and the table that must agree on what is withheld) would sit apart.
 """
 
 from __future__ import annotations

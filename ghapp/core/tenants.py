@@ -6,6 +6,8 @@ Only the operator writes this file: no tenant (org) and no student can change wh
 config file asks for limits; the ceilings here bound what it may ask for (above one is an
 `action_required` naming the field and the ceiling, never silently clamped). Pure: parsing,
 validation and lookups; reading secrets and talking to registries is `ghapp.work.tenancy`'s.
+Longer than most modules (~450 lines): the schema, its loader and the checks of a config
+against it are one contract with the operator, read in one place.
 
 ```yaml
 defaults:                       # every tenant, unless its own entry says otherwise
@@ -36,16 +38,15 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from ghapp.core.config import (
-    AssignmentConfig,
+from ghapp.core.config import AssignmentConfig, Size
+from ghapp.core.image_rule import ANY, Canonical, canonical_prefix, judge_image, under
+from ghapp.core.located_yaml import (
     ConfigError,
     ConfigProblem,
-    Size,
     locate,
     located_problems,
     parse_yaml,
 )
-from ghapp.core.image_rule import ANY, Canonical, canonical_prefix, judge_image, under
 from runner.spec import MiB, format_size
 
 GiB = 1024 * MiB

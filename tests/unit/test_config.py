@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from ghapp.core.config import (
-    MAX_CONFIG_BYTES,
     SHORT_FORM_NAME,
     AssignmentConfig,
     ConfigError,
@@ -27,6 +26,7 @@ from ghapp.core.config import (
     load_config,
     load_file,
 )
+from ghapp.core.located_yaml import MAX_CONFIG_BYTES
 from runner.spec import MiB, SandboxLimits, SandboxSpec
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "python-pytest" / "pushgrade.yml"
