@@ -113,3 +113,17 @@ def _no_auth_headers(headers: dict) -> None:
 def _timed_out(tail: deque[str], step: str, limits: BuildLimits) -> BuildResult:
     message = f"the build took longer than {limits.timeout_s:g} seconds and was stopped"
     return BuildResult(None, "\n".join(tail), step, message)
+
+
+def engine_id(client: docker.DockerClient) -> str:
+    """The engine's own id: a grader built on one engine is not on another."""
+    info = client.info()
+    return str(info.get("ID") or info.get("Name") or "default")[:128]
+
+
+def has_image(client: docker.DockerClient, tag: str) -> bool:
+    try:
+        client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return False
+    return True

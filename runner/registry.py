@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 DEFAULT_REFRESH_S = 300.0
+# What the engine says when an image is not there, and when it fails at all: named here so that
+# code outside runner handles them without knowing the Docker SDK.
+ImageNotFound = docker.errors.ImageNotFound
+EngineError = docker.errors.DockerException
 
 
 def digest_for(reference: str, repo_digests: tuple[str, ...] | list[str]) -> str | None:

@@ -22,9 +22,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import docker
-import docker.errors
-
 from ghapp.core.grader_source import GraderSource
 from ghapp.core.image_rule import DockerfileRefused
 from ghapp.core.tenants import TenantRules
@@ -34,8 +31,8 @@ from ghapp.store.db import Sessions
 from ghapp.store.models import GraderBuild, clipped, utcnow
 from ghapp.work.tenancy import Tenants
 from runner.archive import ArchiveLimits, UnsafeArchive, extract_submission
-from runner.build import GRADER_LABEL, BuildLimits, build_image
-from runner.registry import ImageStore, PullError
+from runner.build import GRADER_LABEL, BuildLimits, build_image, engine_id, has_image
+from runner.registry import ImageNotFound, ImageStore, PullError
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +56,7 @@ class Graders:
     def __init__(
         self,
         sessions: Sessions,
-        client: Callable[[], docker.DockerClient],
+        client: Callable[[], object],  # the Docker engine's client (runner's to use)
         *,
         worker: str,
         tenants: Tenants,
@@ -224,7 +221,7 @@ class Graders:
                 image = await asyncio.to_thread(self._images().get, base, auth=auth)
             except PullError as err:
                 return _failed(f"pulling the base image {base}", err.reason)
-            except docker.errors.ImageNotFound as err:
+            except ImageNotFound as err:
                 return _failed(f"pulling the base image {base}", str(err)[:500])
             if base in bases:
                 triggers = list((image.attrs.get("Config") or {}).get("OnBuild") or [])
@@ -253,19 +250,11 @@ class Graders:
 
     async def _engine_id(self) -> str:
         if self._engine is None:
-            info = await asyncio.to_thread(lambda: self._client().info())
-            self._engine = str(info.get("ID") or info.get("Name") or "default")[:128]
+            self._engine = await asyncio.to_thread(engine_id, self._client())
         return self._engine
 
     async def _present(self, tag: str) -> bool:
-        def check() -> bool:
-            try:
-                self._client().images.get(tag)
-                return True
-            except docker.errors.ImageNotFound:
-                return False
-
-        return await asyncio.to_thread(check)
+        return await asyncio.to_thread(has_image, self._client(), tag)
 
     def _stale_failure(self, row: GraderBuild) -> bool:
         finished = row.finished_at or row.started_at

@@ -24,8 +24,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-import docker.errors
-
 from ghapp.core.config import AssignmentConfig, ConfigError, OnGraderPush, PushgradeConfig
 from ghapp.core.report import Conclusion, render_notice
 from ghapp.core.tenants import in_one_line, tenant_problems
@@ -36,7 +34,7 @@ from ghapp.store.models import Job, JobState, WarmRequest, utcnow
 from ghapp.work.config_reader import CONFIG_PATH, ORG_CONFIG_REPO
 from ghapp.work.crew import Crew
 from ghapp.work.finish import conclude, finish
-from runner.registry import PullError
+from runner.registry import EngineError, ImageNotFound, PullError
 
 log = logging.getLogger(__name__)
 
@@ -168,9 +166,9 @@ async def warm(
             await asyncio.to_thread(crew.sandbox.images.get, config.image, auth=auth)
         except PullError as err:
             return Readiness(name, None, err.reason)
-        except docker.errors.ImageNotFound:
+        except ImageNotFound:
             return Readiness(name, None, f"The grader image {config.image} was not found.")
-        except docker.errors.DockerException as err:
+        except EngineError as err:
             return Readiness(name, None, f"The Docker engine failed: {err}")
         return Readiness(name, config.image)
 
