@@ -9,12 +9,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ghapp.core import events
+from ghapp.store import jobs
 from ghapp.store.db import dialect_insert, write_session
 from ghapp.store.models import (
     Delivery,
     Installation,
     Job,
-    JobState,
     Repository,
     utcnow,
 )
@@ -93,21 +93,12 @@ async def ingest(
 
 
 def _job(request: events.GradeRequest, guid: str, received_at: datetime) -> Job:
-    return Job(
-        state=JobState.RECEIVED,
+    return jobs.received(
+        request,
         trigger=request.trigger,
-        delivery_guid=guid,
-        installation_id=request.installation_id,
-        repository_id=request.repository_id,
-        owner=request.owner,
-        repo=request.repo,
-        head_sha=request.head_sha,
-        ref=request.ref,
-        default_branch=request.default_branch,
         sender=request.sender,
         received_at=received_at,
-        attempts=0,
-        note="",
+        delivery_guid=guid,
     )
 
 

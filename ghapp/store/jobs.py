@@ -9,7 +9,7 @@ claim is a single UPDATE, which the one-writer lock makes atomic.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -96,6 +96,35 @@ async def claim(
             .execution_options(synchronize_session=False)
         )
         return result.scalars().first()
+
+
+# What names the commit a job grades: a GradeRequest and a Job carry them by the same names.
+COMMIT_FIELDS = (
+    "installation_id",
+    "repository_id",
+    "owner",
+    "repo",
+    "head_sha",
+    "ref",
+    "default_branch",
+)
+
+
+def received(
+    commit, *, trigger: str, sender: str | None, received_at: datetime, note: str = "", **more
+) -> Job:
+    """A new job, just received, grading the commit that `commit` (a GradeRequest or another
+    Job) names."""
+    return Job(
+        state=JobState.RECEIVED,
+        trigger=trigger,
+        sender=sender,
+        received_at=received_at,
+        attempts=0,
+        note=clipped(note),
+        **{name: getattr(commit, name) for name in COMMIT_FIELDS},
+        **more,
+    )
 
 
 async def get(sessions: async_sessionmaker, job_id: int) -> Job | None:

@@ -51,18 +51,15 @@ async def stage(
         # Replacing a write that was due now must not delay what replaces it.
         delay_s = 0.0 if any(row.not_before <= now for row in replaced) else delay_s
     session.add(
-        OutboxWrite(
-            job_id=job.id,
-            installation_id=job.installation_id,
+        _unsent(
+            job.id,
+            job.installation_id,
             kind=kind,
             priority=int(priority),
             body=merged | body,
             more_outputs=more_outputs or [],
             created_at=now,
             not_before=now + timedelta(seconds=delay_s),
-            attempts=0,
-            sent=False,
-            last_error="",
         )
     )
 
@@ -201,18 +198,15 @@ async def sent(sessions: async_sessionmaker, row: OutboxWrite, job: Job, check_r
         )
         if row.more_outputs and newer is None:  # the next batch of annotations
             session.add(
-                OutboxWrite(
-                    job_id=row.job_id,
-                    installation_id=row.installation_id,
+                _unsent(
+                    row.job_id,
+                    row.installation_id,
                     kind=row.kind,
                     priority=row.priority,
                     body={"output": row.more_outputs[0]},
                     more_outputs=row.more_outputs[1:],
                     created_at=row.created_at,
                     not_before=utcnow(),
-                    attempts=0,
-                    sent=False,
-                    last_error="",
                 )
             )
 
@@ -239,3 +233,15 @@ async def drop(sessions: async_sessionmaker, row: OutboxWrite, error: str) -> No
         await session.execute(
             update(Job).where(Job.id == row.job_id).values(note=Job.note.concat(note))
         )
+
+
+def _unsent(job_id: int, installation_id: int, **fields) -> OutboxWrite:
+    """A write not yet tried."""
+    return OutboxWrite(
+        job_id=job_id,
+        installation_id=installation_id,
+        attempts=0,
+        sent=False,
+        last_error="",
+        **fields,
+    )

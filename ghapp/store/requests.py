@@ -7,6 +7,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ghapp.core.events import Trigger
+from ghapp.store import jobs
 from ghapp.store.db import write_session
 from ghapp.store.models import (
     Job,
@@ -87,19 +88,11 @@ async def regrade_all(
 
 def _regrade_of(old: Job, *, by: str, note: str, background: bool = False) -> Job:
     """A new job grading `old`'s commit again, asked by a teacher (trigger "dashboard")."""
-    return Job(
-        state=JobState.RECEIVED,
+    return jobs.received(
+        old,
         trigger=Trigger.DASHBOARD,
-        installation_id=old.installation_id,
-        repository_id=old.repository_id,
-        owner=old.owner,
-        repo=old.repo,
-        head_sha=old.head_sha,
-        ref=old.ref,
-        default_branch=old.default_branch,
         sender=by,
         received_at=utcnow(),
-        attempts=0,
-        note=clipped(note),
+        note=note,
         background=background,
     )
