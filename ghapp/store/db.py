@@ -9,7 +9,7 @@ import fcntl
 import logging
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from alembic import command
@@ -96,12 +96,26 @@ def dialect_insert(session: AsyncSession):
     return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
+_AFTER_COMMIT = "pushgrade.after_commit"
+
+
 @contextlib.asynccontextmanager
 async def write_session(sessions: async_sessionmaker) -> AsyncIterator[AsyncSession]:
-    """A session in a transaction, for writing: serialised within the process on SQLite."""
+    """A session in a transaction, for writing: serialised within the process on SQLite. What
+    `after_commit` asked for runs once the transaction has committed (never on a rollback)."""
     lock = getattr(sessions, "write_lock", None)
-    async with lock or contextlib.nullcontext(), sessions() as session, session.begin():
-        yield session
+    async with lock or contextlib.nullcontext(), sessions() as session:
+        async with session.begin():
+            yield session
+        for announce in session.info.pop(_AFTER_COMMIT, ()):
+            announce()
+
+
+def after_commit(session: AsyncSession, announce: Callable[[], object]) -> None:
+    """Run `announce` once the transaction of `session` (a `write_session`'s) commits: a
+    hand-off announced before then (a publisher woken for a write it cannot see yet) finds
+    nothing and waits for its next poll."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(announce)
 
 
 async def ping(sessions: async_sessionmaker) -> None:

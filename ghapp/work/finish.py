@@ -12,7 +12,7 @@ from ghapp.core.checkrun import WriteKind
 from ghapp.core.report import CheckRunReport, render_cancelled, render_not_graded
 from ghapp.core.retry import JOBS
 from ghapp.store import jobs, outbox
-from ghapp.store.db import write_session
+from ghapp.store.db import after_commit, write_session
 from ghapp.store.models import Job, JobState, clipped, utcnow
 from ghapp.work.crew import Crew
 
@@ -43,9 +43,10 @@ async def post(
     }
     if session is None:
         await outbox.enqueue(crew.sessions, job, **write)
+        crew.publisher.wake()
     else:
         await outbox.stage(session, job, **write)
-    crew.publisher.wake()
+        after_commit(session, crew.publisher.wake)  # before, it would find nothing to send
 
 
 async def complete(

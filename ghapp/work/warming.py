@@ -29,7 +29,7 @@ from ghapp.core.report import Conclusion, render_notice
 from ghapp.core.tenants import in_one_line, tenant_problems
 from ghapp.github import InstallationClient
 from ghapp.store import requests, warm_requests
-from ghapp.store.db import write_session
+from ghapp.store.db import after_commit, write_session
 from ghapp.store.models import Job, JobState, WarmRequest, utcnow
 from ghapp.work.config_reader import CONFIG_PATH, ORG_CONFIG_REPO
 from ghapp.work.crew import Crew
@@ -242,6 +242,8 @@ async def _grader_pushed(crew: Crew, job: Job, push: OrgRepoPush, ready: list[Re
                 note=f"regrade of every repo of {name} after {job.repo}@{job.head_sha[:7]}",
             )
             regraded[name] = len(ids)
+        if any(regraded.values()):
+            after_commit(session, crew.wake)  # the regrades are claimable once committed
         if failed:
             title = "The grader could not be built"
             conclusion = Conclusion.FAILURE

@@ -1,0 +1,68 @@
+"""Hand-offs are announced once what they hand over is committed: with every poll an hour
+long, results still reach GitHub. A write staged inside a transaction (a result with the job's
+end; a bulk regrade's only write) used to wake the publisher before the commit, so it found
+nothing and slept until its next poll."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+
+from ghapp.store import requests
+from ghapp.store.db import after_commit, write_session
+from pushgrade.serve import running
+from tests.integration.e2e import EXAMPLE, ORG, jobs, org_file, settings_for, settled_jobs
+
+pytestmark = pytest.mark.docker
+
+AN_HOUR = 3600.0
+PASSING = (EXAMPLE / "submission-pass" / "calc.py").read_text()
+
+
+async def completed_run(sim, repo: str, sha: str, external_id: str, timeout: float = 60) -> dict:
+    for _ in range(int(timeout / 0.2)):
+        for run in sim.check_runs(ORG, repo, sha):
+            if run["external_id"] == external_id and run["status"] == "completed":
+                return run
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no completed check run for job {external_id} within {timeout} s")
+
+
+async def test_results_reach_github_with_every_poll_an_hour_long(
+    sim, tmp_path, sandbox, example_grader
+):
+    sim.create_repo(ORG, ".github", files={".github/pushgrade.yml": org_file(example_grader)})
+    sim.create_repo(ORG, "hw1-ann", files={"README.md": "homework\n"})
+    async with running(settings_for(sim, tmp_path), sandbox=sandbox, poll_s=AN_HOUR) as app:
+        sim.webhook_url = f"{app.url}/webhooks/github"
+        sha = await sim.push(ORG, "hw1-ann", {"calc.py": PASSING})
+        [pushed] = await settled_jobs(app, "hw1-ann", timeout=60)
+        first = await completed_run(sim, "hw1-ann", sha, str(pushed.id))
+        assert first["conclusion"] == "success"
+
+        # A bulk regrade sends nothing but its result, staged with the job's end.
+        [regrade] = await requests.request_regrade_all(
+            app.sessions, owner=ORG, assignment="hw1", by="teacher"
+        )
+        app.worker.wake()  # as the dashboard's "regrade all" tells the worker in its process
+        run = await completed_run(sim, "hw1-ann", sha, str(regrade))
+        assert run["conclusion"] == "success"
+        assert [job.id for job in await jobs(app)] == [pushed.id, regrade]
+
+
+async def test_after_commit_announces_what_was_committed_and_nothing_rolled_back(db_sessions):
+    told: list[str] = []
+    async with write_session(db_sessions) as session:
+        after_commit(session, lambda: told.append("stored"))
+        await session.execute(text("SELECT 1"))
+        assert told == []  # not while the transaction is open
+    assert told == ["stored"]
+    with pytest.raises(RuntimeError):
+        async with write_session(db_sessions) as session:
+            after_commit(session, lambda: told.append("rolled back"))
+            raise RuntimeError("the transaction fails")
+    async with write_session(db_sessions):
+        pass  # a later transaction of the same sessionmaker announces nothing left over
+    assert told == ["stored"]
