@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ghapp.core import events
-from ghapp.store import jobs
+from ghapp.store import jobs, notify
 from ghapp.store.db import dialect_insert, write_session
 from ghapp.store.models import (
     Delivery,
@@ -89,6 +89,8 @@ async def ingest(
         delivery.installation_id = installation_id
         session.add_all(jobs)
         await session.flush()
+        if jobs:
+            await notify.announce(session)
         return [job.id for job in jobs]
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ghapp.core.events import Trigger
-from ghapp.store import jobs
+from ghapp.store import jobs, notify
 from ghapp.store.db import write_session
 from ghapp.store.models import (
     Job,
@@ -47,6 +47,7 @@ async def request_regrade(sessions: async_sessionmaker, job_id: int, *, by: str)
         new = _regrade_of(old, by=by, note="")
         session.add(new)
         await session.flush()
+        await notify.announce(session)
         return new.id
 
 
@@ -83,6 +84,8 @@ async def regrade_all(
     ]
     session.add_all(news)
     await session.flush()
+    if news:
+        await notify.announce(session)
     return [job.id for job in news]
 
 

@@ -14,7 +14,7 @@ import socket
 import time
 
 from ghapp.core.oneline import said
-from ghapp.store import jobs, requests
+from ghapp.store import jobs, notify, requests
 from ghapp.store.jobs import LeaseLost
 from ghapp.store.models import Job, JobState
 from ghapp.work import finish, warming
@@ -124,6 +124,9 @@ class Worker:
             for i in range(self.slots)
         ]
         loops.append(Loop("reveals", lambda: reveals(self.crew, stop), essential=False))
+        # Work stored by other processes (a web process's pushes): heard of at once.
+        listening = Loop("listener", lambda: notify.listen(self.sessions, self.wake, stop), False)
+        loops.append(listening)
         loops.append(Loop("heartbeats", lambda: self.heart.run(stop)))
         every_s = max(self.poll_s * 5, 1.0)
         loops.append(

@@ -6,14 +6,24 @@ nothing and slept until its next poll."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from sqlalchemy import text
 
 from ghapp.store import requests
 from ghapp.store.db import after_commit, write_session
+from pushgrade.demo import simulator_settings
 from pushgrade.serve import running
-from tests.integration.e2e import EXAMPLE, ORG, jobs, org_file, settings_for, settled_jobs
+from tests.integration.e2e import (
+    EXAMPLE,
+    ORG,
+    jobs,
+    new_repo,
+    org_file,
+    settings_for,
+    settled_jobs,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -66,3 +76,25 @@ async def test_after_commit_announces_what_was_committed_and_nothing_rolled_back
     async with write_session(db_sessions):
         pass  # a later transaction of the same sessionmaker announces nothing left over
     assert told == ["stored"]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_worker_of_its_own_hears_of_a_push_without_polling(
+    db_url, sim, sandbox, example_grader
+):
+    """The split deployment: the web process stores the push's job and announces it; the
+    worker, another process with its own connections (here: its own engine), polls once an
+    hour and still grades it at once."""
+    settings = dataclasses.replace(simulator_settings(sim, db_url), worker_port=0)
+    new_repo(sim, "hw1-bea", example_grader)
+    async with (
+        running(settings, serve_web=False, sandbox=sandbox, poll_s=AN_HOUR) as worker,
+        running(settings, run_worker=False) as web,
+    ):
+        sim.webhook_url = f"{web.url}/webhooks/github"
+        await asyncio.sleep(0.5)  # the worker's first look at the queue is behind it
+        sha = await sim.push(ORG, "hw1-bea", {"calc.py": PASSING})
+        run = await sim.wait_for_check_run(ORG, "hw1-bea", sha, status="completed", timeout=60)
+        assert run["conclusion"] == "success"
+        [job] = await jobs(worker)
+        assert job.lease_owner is None and job.state == "done"
