@@ -76,26 +76,14 @@ async def claim(
         )
     # Students' pushes first: a bulk regrade's hundreds of jobs never hold one back.
     candidate = select(Job.id).where(claimable).order_by(Job.background, Job.id).limit(1)
-    # Idle workers poll: a read (concurrent with everything under WAL) finds out whether there is
-    # anything to claim before a write transaction is opened for it.
-    async with sessions() as session:
-        if await session.scalar(candidate) is None:
-            return None
-    async with write_session(sessions) as session:
-        if session.bind.dialect.name == "postgresql":
-            candidate = candidate.with_for_update(skip_locked=True)
-        result = await session.execute(
-            update(Job)
-            .where(Job.id == candidate.scalar_subquery())
-            .values(
-                lease_owner=worker,
-                lease_expires_at=now + timedelta(seconds=lease_s),
-                attempts=Job.attempts + 1,
-            )
-            .returning(Job)
-            .execution_options(synchronize_session=False)
-        )
-        return result.scalars().first()
+    return await lease.claim(
+        sessions,
+        Job,
+        candidate,
+        lease_owner=worker,
+        lease_expires_at=now + timedelta(seconds=lease_s),
+        attempts=Job.attempts + 1,
+    )
 
 
 # What names the commit a job grades: a GradeRequest and a Job carry them by the same names.

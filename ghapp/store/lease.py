@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_
+from sqlalchemy import Select, or_, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
+
+from ghapp.store.db import write_session
 
 
 def free(until, now: datetime) -> ColumnElement[bool]:
@@ -17,3 +20,25 @@ def free(until, now: datetime) -> ColumnElement[bool]:
 def held(until, now: datetime) -> ColumnElement[bool]:
     """Somebody holds it at `now`."""
     return until >= now
+
+
+async def claim(sessions: async_sessionmaker, model, candidate: Select, **values):
+    """The row `candidate` (a select of one id of `model`) finds, updated with `values` (its
+    lease) in one statement, or None. Idle workers poll: a read (concurrent with everything
+    under WAL) finds out whether there is anything to claim before a write transaction is
+    opened for it. On PostgreSQL rows other workers hold are skipped (`SKIP LOCKED`); on SQLite
+    the one writer makes the UPDATE atomic."""
+    async with sessions() as session:
+        if await session.scalar(candidate) is None:
+            return None
+    async with write_session(sessions) as session:
+        if session.bind.dialect.name == "postgresql":
+            candidate = candidate.with_for_update(skip_locked=True)
+        result = await session.execute(
+            update(model)
+            .where(model.id == candidate.scalar_subquery())
+            .values(**values)
+            .returning(model)
+            .execution_options(synchronize_session=False)
+        )
+        return result.scalars().first()

@@ -30,20 +30,12 @@ async def claim_reveal(sessions: async_sessionmaker, *, lease_s: float) -> Submi
         .order_by(Submission.reveal_at, Submission.id)
         .limit(1)
     )
-    async with sessions() as session:
-        if await session.scalar(candidate) is None:
-            return None
-    async with write_session(sessions) as session:
-        if session.bind.dialect.name == "postgresql":
-            candidate = candidate.with_for_update(skip_locked=True)
-        result = await session.execute(
-            update(Submission)
-            .where(Submission.id == candidate.scalar_subquery())
-            .values(reveal_lease_until=now + timedelta(seconds=lease_s))
-            .returning(Submission)
-            .execution_options(synchronize_session=False)
-        )
-        return result.scalars().first()
+    return await lease.claim(
+        sessions,
+        Submission,
+        candidate,
+        reveal_lease_until=now + timedelta(seconds=lease_s),
+    )
 
 
 async def revealed(sessions: async_sessionmaker, submission_id: int, level: str) -> None:
