@@ -44,6 +44,14 @@ RESULT_WAIT = Histogram(
     registry=REGISTRY,
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600),
 )
+JOB_PHASES = Histogram(
+    "pushgrade_job_phase_seconds",
+    "Graded jobs: how long each step took, by the phase it ended at (claimed, downloaded, "
+    "created, started, exited, staged, accepted; total: received to accepted)",
+    ["phase"],
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600),
+)
 DELIVERIES_RECOVERED = Counter(
     "pushgrade_deliveries_recovered",
     "Webhook deliveries found by reconciliation that had never reached pushgrade",

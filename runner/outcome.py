@@ -116,6 +116,9 @@ class Outcome(BaseModel):
     image_id: str | None = None
     # The registry digest of that image (registry/name@sha256:…), when it came from a registry.
     image_digest: str | None = None
+    # When the container was created, started and exited (Unix time, seconds), for the job's
+    # timeline; empty when no container ran.
+    phases: dict[str, float] = Field(default_factory=dict)
 
     @property
     def could_not_run(self) -> bool:

@@ -307,6 +307,7 @@ class Sandbox:
             log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
             **entry,
         )
+        phases = {"created": time.time()}
         handle.attach(container)
         with _packed(submission) as archive:
             container.put_archive("/submission", archive)
@@ -326,6 +327,7 @@ class Sandbox:
         )
         container.start()
         started = time.monotonic()
+        phases["started"] = time.time()
         reader.start()
         timed_out = False
         try:
@@ -335,6 +337,7 @@ class Sandbox:
             _kill(container)
             container.wait(timeout=30)
         duration = time.monotonic() - started
+        phases["exited"] = time.time()
         reader.join(timeout=30)
         capture.close()
         if handle.cancelled.is_set():
@@ -356,7 +359,7 @@ class Sandbox:
             results_problem=problem,
             tap=tap.finish(),
         )
-        return decide(facts, limits)
+        return decide(facts, limits).model_copy(update={"phases": phases})
 
     def _prepare_volumes(self, run_id: str) -> tuple[str, str]:
         self._ensure_template()

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from aiohttp import web
 from pydantic import ValidationError
 
+from ghapp.core import phases
 from ghapp.store import reads, requests
 from ghapp.store.models import JobState
 from runner.outcome import Outcome
@@ -191,6 +192,7 @@ async def job_page(request: web.Request, dash: Dashboard) -> web.Response:
         "outcome": outcome,
         "settled": settled,
         "image_changed_from": changed_from,
+        "timeline": phases.steps(job.phases) if isinstance(job.phases, dict) else [],
         "config_text": json.dumps(job.config, indent=2, sort_keys=True) if job.config else "",
     }
     if request.query.get("part") == _LIVE:

@@ -124,9 +124,18 @@ class LeaseLost(Exception):
     """Another worker holds the job now (ours lapsed): what we did is not recorded."""
 
 
-async def end(session: AsyncSession, job_id: int, *, worker: str, note: str) -> None:
+async def end(
+    session: AsyncSession,
+    job_id: int,
+    *,
+    worker: str,
+    note: str,
+    phases: dict[str, float] | None = None,
+) -> None:
     """The job is done, in `session` (with whatever else ends with it: its result, its check
-    run's write). Raises `LeaseLost` when it is no longer ours, which rolls all of it back."""
+    run's write, its timeline). Raises `LeaseLost` when it is no longer ours, which rolls all
+    of it back."""
+    values: dict = {"phases": phases} if phases is not None else {}
     ended = await session.execute(
         update(Job)
         .where(Job.id == job_id, Job.lease_owner == worker)
@@ -136,6 +145,7 @@ async def end(session: AsyncSession, job_id: int, *, worker: str, note: str) -> 
             note=clipped(note),
             lease_owner=None,
             lease_expires_at=None,
+            **values,
         )
     )
     if ended.rowcount != 1:

@@ -149,6 +149,8 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # For the teacher: why it was skipped or failed.
     note: Mapped[str] = mapped_column(Text, default="")
+    # A graded job's timeline: Unix times by phase (ghapp.core.phases), for its page and metrics.
+    phases: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class Submission(Base):

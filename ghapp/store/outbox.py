@@ -184,15 +184,26 @@ async def take(sessions: async_sessionmaker, row_id: int, *, lease_s: float) -> 
         return result.scalars().first()
 
 
-async def sent(sessions: async_sessionmaker, row: OutboxWrite, job: Job, check_run_id: int) -> None:
-    """GitHub took the write: it is removed, the check run's id is kept with the job, and the
-    next batch of annotations is staged (unless a newer write replaces it anyway)."""
+async def sent(
+    sessions: async_sessionmaker,
+    row: OutboxWrite,
+    job: Job,
+    check_run_id: int,
+    *,
+    phases: dict | None = None,
+) -> None:
+    """GitHub took the write: it is removed, the check run's id (and `phases`, the job's
+    timeline with the moment GitHub accepted its result) kept with the job, and the next
+    batch of annotations staged (unless a newer write replaces it anyway)."""
     async with write_session(sessions) as session:
         await session.execute(delete(OutboxWrite).where(OutboxWrite.id == row.id))
+        values: dict = {}
         if job.check_run_id != check_run_id:
-            await session.execute(
-                update(Job).where(Job.id == job.id).values(check_run_id=check_run_id)
-            )
+            values["check_run_id"] = check_run_id
+        if phases is not None:
+            values["phases"] = phases
+        if values:
+            await session.execute(update(Job).where(Job.id == job.id).values(**values))
         newer = await session.scalar(
             select(OutboxWrite.id).where(OutboxWrite.job_id == row.job_id, OutboxWrite.id > row.id)
         )

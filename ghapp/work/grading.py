@@ -8,9 +8,11 @@ import asyncio
 import dataclasses
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
-from ghapp.core import checkrun
+from ghapp import metrics
+from ghapp.core import checkrun, phases
 from ghapp.core.budget import Priority
 from ghapp.core.checkrun import WriteKind
 from ghapp.core.config import AssignmentConfig
@@ -56,6 +58,7 @@ async def grade(crew: Crew, job: Job) -> None:
             await finish(crew, job, JobState.SKIPPED, f"superseded by {newer}")
             return
     started = utcnow()
+    timeline = {"received": job.received_at.timestamp(), "claimed": started.timestamp()}
     await jobs.transition(
         crew.sessions,
         job.id,
@@ -81,7 +84,9 @@ async def grade(crew: Crew, job: Job) -> None:
         except DownloadTooLarge as err:
             outcome, image = Outcome.errored(ErrorKind.BAD_ARCHIVE, f"{err}."), None
         else:
+            timeline["downloaded"] = time.time()
             outcome, image = await _run(crew, job, gh, config, archive)
+            timeline |= outcome.phases
     finally:
         await asyncio.to_thread(shutil.rmtree, scratch, True)
     if outcome.error in _ENGINE_TROUBLE and job.attempts < MAX_ATTEMPTS:
@@ -120,7 +125,10 @@ async def grade(crew: Crew, job: Job) -> None:
         )
         # Keep what intake noted (locked fields the repo file tried to change) beside it.
         note = "; ".join(filter(None, [job.note, outcome.reason]))
-        await jobs.end(session, job.id, worker=crew.name, note=note)
+        timeline["staged"] = time.time()
+        await jobs.end(session, job.id, worker=crew.name, note=note, phases=timeline)
+    for phase, seconds in phases.observations(timeline, upto="staged"):
+        metrics.JOB_PHASES.labels(phase).observe(seconds)
 
 
 async def _run(

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import aiohttp
 import gidgethub
 
 from ghapp import metrics
+from ghapp.core import phases
 from ghapp.core.budget import Priority
 from ghapp.core.checkrun import WriteKind
 from ghapp.core.retry import WRITES_REFUSED, WRITES_UNANSWERED
@@ -185,10 +187,26 @@ class Publisher:
                 await self._retry(row, WRITES_REFUSED.wait_s(row.attempts), f"{status}: {err}")
             metrics.WRITES_FAILED.labels(installation, f"http_{status}").inc()
             return
-        await outbox.sent(self.sessions, row, job, check_run_id)
+        # The result of a graded job reached GitHub: the last moment of its timeline. Only its
+        # first batch (a further batch of annotations is a write of the same kind).
+        timeline = job.phases
+        accepted = (
+            row.kind == WriteKind.FINAL
+            and isinstance(timeline, dict)
+            and "staged" in timeline
+            and "accepted" not in timeline
+        )
+        if accepted:
+            timeline = timeline | {"accepted": time.time()}
+        await outbox.sent(
+            self.sessions, row, job, check_run_id, phases=timeline if accepted else None
+        )
         metrics.WRITES_SENT.labels(installation, row.kind).inc()
         if row.kind == WriteKind.FINAL:
             metrics.RESULT_WAIT.observe((utcnow() - row.created_at).total_seconds())
+        if accepted:
+            for phase, seconds in phases.observations(timeline, upto="accepted", after="staged"):
+                metrics.JOB_PHASES.labels(phase).observe(seconds)
 
     async def _retry(self, row: OutboxWrite, after_s: float, error: str) -> None:
         log.warning("check-run write %s for job %s: %s; retry in %.0f s", row.id, row.job_id,

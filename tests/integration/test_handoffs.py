@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 
+import aiohttp
 import pytest
 from sqlalchemy import text
 
+from ghapp import metrics
+from ghapp.core import phases
 from ghapp.store import requests
 from ghapp.store.db import after_commit, write_session
 from pushgrade.demo import simulator_settings
@@ -98,3 +102,43 @@ async def test_a_worker_of_its_own_hears_of_a_push_without_polling(
         assert run["conclusion"] == "success"
         [job] = await jobs(worker)
         assert job.lease_owner is None and job.state == "done"
+
+
+async def test_a_graded_push_keeps_its_timeline_from_push_to_github(
+    sim, tmp_path, sandbox, example_grader
+):
+    """Every phase of a graded push is stored with its job, in order, up to GitHub accepting
+    the result; each step is observed once in the per-phase histogram."""
+    new_repo(sim, "hw1-cy", example_grader)
+    labels = (*phases.PHASES[1:], phases.TOTAL)
+    before = {phase: observed(phase) for phase in labels}
+    async with running(settings_for(sim, tmp_path), sandbox=sandbox) as app:
+        sim.webhook_url = f"{app.url}/webhooks/github"
+        sha = await sim.push(ORG, "hw1-cy", {"calc.py": PASSING})
+        run = await sim.wait_for_check_run(ORG, "hw1-cy", sha, status="completed", timeout=60)
+        seen_completed = time.time()
+        for _ in range(100):  # the publisher stores the moment just after GitHub's answer
+            [job] = await jobs(app)
+            if job.phases and "accepted" in job.phases:
+                break
+            await asyncio.sleep(0.05)
+        timeline = job.phases
+        assert list(timeline) == list(phases.PHASES), timeline
+        moments = [timeline[phase] for phase in phases.PHASES]
+        assert moments == sorted(moments), timeline
+        assert timeline["received"] == job.received_at.timestamp()
+        assert timeline["accepted"] <= seen_completed + 0.5
+        assert run["conclusion"] == "success"
+        async with aiohttp.ClientSession() as http, http.get(f"{app.url}/metrics") as response:
+            exposed = await response.text()
+        for phase in labels:
+            assert f'pushgrade_job_phase_seconds_count{{phase="{phase}"}}' in exposed, phase
+        assert {phase: observed(phase) - before[phase] for phase in labels} == dict.fromkeys(
+            labels, 1.0
+        )
+
+
+def observed(phase: str) -> float:
+    """How many steps ending at `phase` this process's histogram has seen."""
+    found = metrics.REGISTRY.get_sample_value("pushgrade_job_phase_seconds_count", {"phase": phase})
+    return found or 0.0
