@@ -10,6 +10,8 @@ Graders: `busybox`, a trivial one (TAP on stdout, on `pushgrade-test/busybox:2`,
 Each push is a new commit, sent one at a time, timed from the push call to the simulator holding
 a completed check run. The first push after start is reported apart (it probes the image);
 the others are the warm figures: median and p90, and the median's ratio to the bare run's.
+Then where the time went: the median of each step of the warm jobs' timelines as pushgrade
+stored them (received, claimed, downloaded, created, started, exited, staged, accepted).
 
 `--split URL`: the split deployment instead, `pushgrade web` and `--workers` `pushgrade worker`
 processes on the PostgreSQL server of URL (its role needs CREATEDB: each run has a database
@@ -21,11 +23,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -36,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ghapp.core import phases  # noqa: E402
 from ghsim import GitHubSimulator  # noqa: E402
 
 CLI = str(Path(sys.executable).with_name("pushgrade"))
@@ -128,8 +133,9 @@ async def deployment(
 
 async def pushes(
     grader: str, count: int, workdir: Path, split: str | None, workers: int
-) -> tuple[list[float], list[float]]:
-    """Push → completed, and push → the check run visible (queued or further), each push."""
+) -> tuple[list[float], list[float], list[dict]]:
+    """Push → completed, and push → the check run visible (queued or further), each push; and
+    the jobs' timelines as stored."""
     image, files = GRADERS[grader]
     completed, seen = [], []
     async with GitHubSimulator() as sim:
@@ -161,7 +167,38 @@ async def pushes(
                 process.send_signal(signal.SIGTERM)
             for process in processes:
                 await process.wait()
-    return completed, seen
+    return completed, seen, await timelines(split, workdir)
+
+
+async def timelines(split: str | None, workdir: Path) -> list[dict]:
+    """Every job's stored timeline, oldest first (read once the processes have stopped)."""
+    query = "SELECT phases FROM jobs ORDER BY id"
+    if split is None:
+        with sqlite3.connect(workdir / "pushgrade.sqlite3") as db:
+            rows = [row[0] for row in db.execute(query)]
+    else:
+        import asyncpg
+        from sqlalchemy.engine import make_url
+
+        base = make_url(split)
+        db = await asyncpg.connect(
+            user=base.username, password=base.password, host=base.host, port=base.port,
+            database=base.database,
+        )  # fmt: skip
+        try:
+            rows = [row[0] for row in await db.fetch(query)]
+        finally:
+            await db.close()
+    return [json.loads(row) if isinstance(row, str) else (row or {}) for row in rows]
+
+
+def breakdown(jobs: list[dict]) -> list[tuple[str, float]]:
+    """The median of each step over `jobs`' timelines, in the phases' order."""
+    took: dict[str, list[float]] = {}
+    for timeline in jobs:
+        for step in phases.steps(timeline):
+            took.setdefault(step.phase, []).append(step.took_s)
+    return [(phase, statistics.median(took[phase])) for phase in phases.PHASES if phase in took]
 
 
 async def fresh_database(url: str) -> tuple[str, str]:
@@ -243,7 +280,7 @@ def main() -> None:
         database = asyncio.run(fresh_database(args.split)) if args.split else (None, None)
         try:
             with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as workdir:
-                completed, seen = asyncio.run(
+                completed, seen, stored = asyncio.run(
                     pushes(grader, args.pushes, Path(workdir), database[0], args.workers)
                 )
         finally:
@@ -265,6 +302,14 @@ def main() -> None:
         )
         print(f"  docker run --rm              median {bare_median:6.3f} s")
         print(f"  median ratio pipeline / docker run --rm: {median / bare_median:.2f}")
+        print("  where a warm push's time went (medians of the stored timelines):")
+        for phase, took in breakdown(stored[1:]):
+            print(f"    → {phase:<11} {took * 1000:7.1f} ms  {phases.STEP_LABELS[phase]}")
+        totals = [
+            t["accepted"] - t["received"] for t in stored[1:] if {"accepted", "received"} <= set(t)
+        ]
+        if totals:
+            print(f"    received → accepted median {statistics.median(totals) * 1000:7.1f} ms")
 
 
 if __name__ == "__main__":
