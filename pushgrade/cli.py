@@ -1,16 +1,24 @@
-"""The `pushgrade` command line."""
+"""The `pushgrade` command line.
+
+Each command imports what it needs when it runs, so that starting one pays for no other's imports
+(and `--help` or a usage error for none): `try` takes the runner and the config model, never the
+database, the web application or the GitHub client (tests/unit/test_cli_imports.py holds it to
+that).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ghapp.core.config import AssignmentConfig, ConfigError, load_config, load_file
-from runner.grade import grade
-from runner.outcome import Outcome, Status, TestStatus
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ghapp.core.config import AssignmentConfig
+    from runner.outcome import Outcome
 
 # Exit codes: grading ran (whatever the score) / the command was used wrongly / it could not run.
 EXIT_GRADED, EXIT_USAGE, EXIT_COULD_NOT_RUN = 0, 2, 3
@@ -170,6 +178,8 @@ def _cmd_regrade(args: argparse.Namespace) -> int:
 
 
 def _cmd_try(args: argparse.Namespace) -> int:
+    from ghapp.core.config import ConfigError
+
     try:
         config = _try_config(args)
     except ConfigError as err:
@@ -181,6 +191,8 @@ def _cmd_try(args: argparse.Namespace) -> int:
     if not args.path.exists():
         print(f"pushgrade: {args.path} does not exist", file=sys.stderr)
         return EXIT_USAGE
+    from runner.grade import grade
+
     outcome = grade(args.path, config.sandbox_spec())
     if args.json:
         print(outcome.to_json())
@@ -245,6 +257,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
+    from ghapp.core.config import ConfigError, load_file
     from ghapp.core.policy import resolve
 
     try:
@@ -276,6 +289,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_check_policy(args: argparse.Namespace) -> int:
+    from ghapp.core.config import ConfigError, load_file
     from ghapp.core.tenants import PolicyError, load_policy, tenant_problems
     from runner.spec import format_size
 
@@ -358,6 +372,8 @@ def _print_settings(title: str, config: AssignmentConfig, sources: Mapping[str, 
 
 
 def _try_config(args: argparse.Namespace) -> AssignmentConfig:
+    from ghapp.core.config import AssignmentConfig, load_config
+
     fields: dict = {}
     if args.config is not None:
         try:
@@ -376,16 +392,16 @@ def _try_config(args: argparse.Namespace) -> AssignmentConfig:
     return AssignmentConfig.model_validate(fields)
 
 
-_MARKS = {
-    TestStatus.PASSED: "✔",
-    TestStatus.FAILED: "✘",
-    TestStatus.ERRORED: "!",
-    TestStatus.SKIPPED: "-",
-}
-
-
 def render_text(outcome: Outcome, path: Path, image: str) -> str:
     """A terminal report: the verdict first, then each test, then the log."""
+    from runner.outcome import Status, TestStatus
+
+    marks = {
+        TestStatus.PASSED: "✔",
+        TestStatus.FAILED: "✘",
+        TestStatus.ERRORED: "!",
+        TestStatus.SKIPPED: "-",
+    }
     lines = [f"{path} graded with {image} in {outcome.duration_s:.1f} s"]
     verdict = outcome.status.value.replace("_", " ").upper()
     if outcome.score is not None:
@@ -403,7 +419,7 @@ def render_text(outcome: Outcome, path: Path, image: str) -> str:
             points = ""
             if test.max_score is not None:
                 points = f"{_points(test.score or 0)}/{_points(test.max_score)}"
-            lines.append(f"  {_MARKS[test.status]} {test.name:<{width}}  {points}".rstrip())
+            lines.append(f"  {marks[test.status]} {test.name:<{width}}  {points}".rstrip())
             if test.status in (TestStatus.FAILED, TestStatus.ERRORED) and test.output:
                 lines.extend(f"      {line}" for line in test.output.strip().splitlines()[:20])
     if outcome.output:
