@@ -3,7 +3,9 @@
 Grades the bundled example with `pushgrade try` (the console script, as a user runs it) and runs
 the same image and command with a bare `docker run --rm`, the submission bind-mounted, several
 times each, interleaved; prints the medians and their ratio. Also times `grade()` in-process, which
-leaves out the CLI's Python start-up.
+leaves out the CLI's Python start-up, and that start-up alone: the same `pushgrade try` command in
+a fresh interpreter, stopped where grading begins (`grade()` replaced by an exit), so Python's
+start, the imports, the arguments and the config checks.
 
     .venv/bin/python bench/try_overhead.py [--runs 9] [--image pushgrade-example/python-pytest:1]
 
@@ -30,6 +32,19 @@ from runner.spec import SandboxSpec  # noqa: E402
 
 SUBMISSION = ROOT / "examples" / "python-pytest" / "submission-pass"
 
+# `pushgrade try ARGS` up to the point where it would call grade(), then exit 0.
+STOP_AT_GRADING = """
+import sys
+import runner.grade
+
+def stop(*args, **kwargs):
+    raise SystemExit(0)
+
+runner.grade.grade = stop
+from pushgrade.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
 
 def timed(fn) -> float:
     started = time.perf_counter()
@@ -47,6 +62,28 @@ def pushgrade_try(image: str) -> None:
     )
     if done.returncode != 0 or '"status":"passed"' not in done.stdout:
         raise SystemExit(f"pushgrade try did not pass: {done.stdout[:300]} {done.stderr[:300]}")
+
+
+def try_startup(image: str) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-P",
+            "-c",
+            STOP_AT_GRADING,
+            "try",
+            str(SUBMISSION),
+            "--image",
+            image,
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"pushgrade try did not reach grading: {done.stderr[-300:]}")
 
 
 def bare_docker_run(image: str) -> None:
@@ -88,18 +125,20 @@ def main() -> None:
             raise SystemExit(f"grade() did not pass: {outcome.reason}")
 
     # Warm-up: image traits probed, template imported, page cache hot for both paths.
-    pushgrade_try(args.image), bare_docker_run(args.image), in_process()
-    cli, bare, lib = [], [], []
+    pushgrade_try(args.image), bare_docker_run(args.image), in_process(), try_startup(args.image)
+    cli, bare, lib, startup = [], [], [], []
     for _ in range(args.runs):
         cli.append(timed(lambda: pushgrade_try(args.image)))
         bare.append(timed(lambda: bare_docker_run(args.image)))
         lib.append(timed(in_process))
+        startup.append(timed(lambda: try_startup(args.image)))
     med = {
         name: statistics.median(v)
         for name, v in (
             ("pushgrade try", cli),
             ("docker run --rm", bare),
             ("grade() in-process", lib),
+            ("try start-up", startup),
         )
     }
     print(f"{args.runs} runs each, interleaved, image {args.image}")
