@@ -8,7 +8,7 @@ claim is a single UPDATE, which the one-writer lock makes atomic.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, select, update
@@ -33,8 +33,10 @@ async def claim(
     lease_s: float,
     one_per_repo: bool = False,
     per_installation: int | tuple[int | None, Mapping[str, int | None]] | None = None,
+    more: Callable[[], object] | None = None,
 ) -> Job | None:
-    """Take the oldest claimable job in `states` under a fresh lease, or None.
+    """Take the oldest claimable job in `states` under a fresh lease, or None; `more` is
+    called when another looked claimable too.
 
     `one_per_repo`: skip jobs of a repo that has one of `states` held by a live lease, so one
     repo pushing fifty times (re-runs, regrades: pushes coalesce anyway) takes one grading slot,
@@ -80,6 +82,7 @@ async def claim(
         sessions,
         Job,
         candidate,
+        more=more,
         lease_owner=worker,
         lease_expires_at=now + timedelta(seconds=lease_s),
         attempts=Job.attempts + 1,
@@ -185,13 +188,21 @@ async def transition(
     sessions: async_sessionmaker, job_id: int, *, worker: str, release: bool = True, **values
 ) -> bool:
     """Update a job we hold; `release` gives up the lease (the job moves to another phase)."""
+    async with write_session(sessions) as session:
+        return await move(session, job_id, worker=worker, release=release, **values)
+
+
+async def move(
+    session: AsyncSession, job_id: int, *, worker: str, release: bool = True, **values
+) -> bool:
+    """`transition` in `session` (with what is staged beside it); False when the job is no
+    longer ours."""
     if release:
         values |= {"lease_owner": None, "lease_expires_at": None}
-    async with write_session(sessions) as session:
-        result = await session.execute(
-            update(Job).where(Job.id == job_id, Job.lease_owner == worker).values(**values)
-        )
-        return result.rowcount == 1
+    result = await session.execute(
+        update(Job).where(Job.id == job_id, Job.lease_owner == worker).values(**values)
+    )
+    return result.rowcount == 1
 
 
 _NO_CAP = 1_000_000_000

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Select, or_, update
@@ -22,15 +23,24 @@ def held(until, now: datetime) -> ColumnElement[bool]:
     return until >= now
 
 
-async def claim(sessions: async_sessionmaker, model, candidate: Select, **values):
+async def claim(
+    sessions: async_sessionmaker,
+    model,
+    candidate: Select,
+    *,
+    more: Callable[[], object] | None = None,
+    **values,
+):
     """The row `candidate` (a select of one id of `model`) finds, updated with `values` (its
     lease) in one statement, or None. Idle workers poll: a read (concurrent with everything
     under WAL) finds out whether there is anything to claim before a write transaction is
-    opened for it. On PostgreSQL rows other workers hold are skipped (`SKIP LOCKED`); on SQLite
-    the one writer makes the UPDATE atomic."""
+    opened for it; `more` is called when that read saw another row to claim after this one
+    (a hint for waking another claimer, never a promise). On PostgreSQL rows other workers
+    hold are skipped (`SKIP LOCKED`); on SQLite the one writer makes the UPDATE atomic."""
     async with sessions() as session:
-        if await session.scalar(candidate) is None:
-            return None
+        seen = (await session.scalars(candidate.limit(2))).all()
+    if not seen:
+        return None
     async with write_session(sessions) as session:
         if session.bind.dialect.name == "postgresql":
             candidate = candidate.with_for_update(skip_locked=True)
@@ -41,4 +51,7 @@ async def claim(sessions: async_sessionmaker, model, candidate: Select, **values
             .returning(model)
             .execution_options(synchronize_session=False)
         )
-        return result.scalars().first()
+        taken = result.scalars().first()
+    if taken is not None and len(seen) > 1 and more is not None:
+        more()
+    return taken

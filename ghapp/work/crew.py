@@ -5,7 +5,6 @@ loop that claims their jobs."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 from ghapp.github import GitHubApp
@@ -14,6 +13,7 @@ from ghapp.work.config_reader import ConfigReader
 from ghapp.work.graders import Graders
 from ghapp.work.publisher import Publisher
 from ghapp.work.tenancy import Tenants
+from ghapp.work.waiting import Doorbell
 from runner.sandbox import Sandbox
 
 
@@ -31,8 +31,15 @@ class Crew:
     graders: Graders
     budget: WriteBudget
     publisher: Publisher
-    # Set when new work is stored: the claim loops look now instead of at their next poll.
-    woken: asyncio.Event = field(default_factory=asyncio.Event)
+    # Rung when new work is stored: an idle claim loop looks now instead of at its next poll.
+    intake_bell: Doorbell = field(default_factory=Doorbell)  # deliveries to read
+    grading_bell: Doorbell = field(default_factory=Doorbell)  # jobs queued for grading
 
     def wake(self) -> None:
-        self.woken.set()
+        """Work of any kind was stored (a delivery, a regrade, work another process stored)."""
+        self.intake_bell.ring()
+        self.grading_bell.ring()
+
+    def queued(self) -> None:
+        """A job was queued for grading."""
+        self.grading_bell.ring()

@@ -1,9 +1,11 @@
 """Waiting for whichever of several events comes first (a worker's or the publisher's wake-up,
-or the stop)."""
+or the stop), and the doorbell that wakes idle claim loops one at a time."""
 
 from __future__ import annotations
 
 import asyncio
+from asyncio import FIRST_COMPLETED
+from collections import deque
 
 
 async def any_set(*events: asyncio.Event, timeout: float | None = None) -> None:
@@ -15,3 +17,42 @@ async def any_set(*events: asyncio.Event, timeout: float | None = None) -> None:
     finally:
         for task in tasks:
             task.cancel()
+
+
+class Doorbell:
+    """Tells idle claim loops that work was stored, one loop a ring.
+
+    Every loop used to wake at every hand-off, and each ran a claim that all but one lost: on
+    SQLite that was a dozen queries a push in the one event loop the push itself waits for. A
+    ring wakes one waiting loop; a loop that takes a job rings again (there may be more: a bulk
+    regrade stores hundreds with one ring), so idle loops join in one at a time and the chain
+    ends at the first claim that finds nothing. A loop notes `rings` before it claims and
+    passes it to `wait`: a ring that came during its claim is never lost."""
+
+    def __init__(self) -> None:
+        self.rings = 0
+        self._waiting: deque[asyncio.Future] = deque()
+
+    def ring(self) -> None:
+        self.rings += 1
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def wait(self, seen: int, stop: asyncio.Event, *, timeout: float) -> None:
+        """Until a ring (at once if one came since `seen`), `stop`, or `timeout` seconds."""
+        if self.rings != seen or stop.is_set():
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait([waiter, stopped], timeout=timeout, return_when=FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not waiter.done():
+                waiter.cancel()  # a later ring passes it by
+            elif not waiter.cancelled() and (stop.is_set() or asyncio.current_task().cancelling()):
+                self.ring()  # it was ours but we stop: another loop's

@@ -26,7 +26,7 @@ from ghapp.work.intake import intake
 from ghapp.work.reconcile import Reconciler
 from ghapp.work.reveal import reveals
 from ghapp.work.supervise import Loop, Outage, Supervisor
-from ghapp.work.waiting import any_set
+from ghapp.work.waiting import Doorbell, any_set
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,10 @@ class Worker:
             return intake(self.crew, self.admission, job)
 
         loops = [
-            Loop(f"intake-{i}", lambda: self._loop(stop, (JobState.RECEIVED,), intake_one))
+            Loop(
+                f"intake-{i}",
+                lambda: self._loop(stop, (JobState.RECEIVED,), intake_one, self.crew.intake_bell),
+            )
             for i in range(self.intake_slots)
         ]
         loops += [
@@ -117,6 +120,7 @@ class Worker:
                     stop,
                     (JobState.QUEUED, JobState.RUNNING),
                     lambda job: grade(self.crew, job),
+                    self.crew.grading_bell,
                     one_per_repo=True,
                     per_installation=self.running_caps,
                 ),
@@ -179,9 +183,17 @@ class Worker:
         return None
 
     async def _loop(
-        self, stop: asyncio.Event, states, handle, *, one_per_repo=False, per_installation=None
+        self,
+        stop: asyncio.Event,
+        states,
+        handle,
+        bell: Doorbell,
+        *,
+        one_per_repo=False,
+        per_installation=None,
     ) -> None:
         while not stop.is_set():
+            rings = bell.rings  # a ring during the claim is not lost: the wait returns at once
             try:
                 job = await jobs.claim(
                     self.sessions,
@@ -190,6 +202,7 @@ class Worker:
                     lease_s=self.lease_s,
                     one_per_repo=one_per_repo,
                     per_installation=per_installation,
+                    more=bell.ring,  # an idle loop takes the next one
                 )
             except Exception as err:
                 # One line an outage, not one a loop and a poll.
@@ -200,8 +213,7 @@ class Worker:
             if job is None:
                 if self.outage.since is not None:
                     await self._probe_writes()
-                self.crew.woken.clear()
-                await any_set(self.crew.woken, stop, timeout=self.poll_s)
+                await bell.wait(rings, stop, timeout=self.poll_s)
                 continue
             self.outage.took()  # a claim is a write
             try:

@@ -222,6 +222,19 @@ async def test_installation_events_keep_installations_and_repositories(db_sessio
 # -- claim, renew, transition ---------------------------------------------------------------------
 
 
+async def test_claim_tells_when_another_job_is_waiting_to_be_claimed(db_sessions):
+    """The hint that wakes one more idle loop: given while a job is left, not for the last."""
+    for n in range(2):
+        await push(db_sessions, n)
+    told: list[str] = []
+    taken = []
+    for w in ("w1", "w2", "w3"):
+        more = lambda w=w: told.append(w)  # noqa: E731
+        taken.append(await jobs.claim(db_sessions, RECEIVED, worker=w, lease_s=60, more=more))
+    assert [t is not None for t in taken] == [True, True, False]
+    assert told == ["w1"]
+
+
 async def test_claim_takes_the_oldest_job_under_a_fresh_lease(db_sessions):
     ids = [await push(db_sessions, n) for n in range(3)]
 

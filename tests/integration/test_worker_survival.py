@@ -11,25 +11,26 @@ import aiohttp
 import pytest
 
 from ghapp.work import worker as worker_module
+from ghapp.work.waiting import Doorbell
 from pushgrade.serve import running, serve_forever
 from tests.integration.e2e import ORG, new_repo, settings_for
 
 pytestmark = pytest.mark.docker
 
-REAL_ANY_SET = worker_module.any_set
+REAL_WAIT = Doorbell.wait
 
 
 def inject(monkeypatch, *, times: int | None) -> list[int]:
     """The claim loops' idle wait raises: `times` times, or always (None)."""
     raised: list[int] = []
 
-    async def failing(*events, timeout=None):
+    async def failing(bell, seen, stop, *, timeout):
         if times is None or len(raised) < times:
             raised.append(1)
             raise RuntimeError("injected: the loop dies here")
-        await REAL_ANY_SET(*events, timeout=timeout)
+        await REAL_WAIT(bell, seen, stop, timeout=timeout)
 
-    monkeypatch.setattr(worker_module, "any_set", failing)
+    monkeypatch.setattr(Doorbell, "wait", failing)
     return raised
 
 
