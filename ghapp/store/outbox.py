@@ -191,10 +191,11 @@ async def sent(
     check_run_id: int,
     *,
     phases: dict | None = None,
-) -> None:
+) -> bool:
     """GitHub took the write: it is removed, the check run's id (and `phases`, the job's
     timeline with the moment GitHub accepted its result) kept with the job, and the next
-    batch of annotations staged (unless a newer write replaces it anyway)."""
+    batch of annotations staged (unless a newer write replaces it anyway). True when the job
+    has a write after it (that may go now)."""
     async with write_session(sessions) as session:
         await session.execute(delete(OutboxWrite).where(OutboxWrite.id == row.id))
         values: dict = {}
@@ -220,6 +221,7 @@ async def sent(
                     not_before=utcnow(),
                 )
             )
+    return newer is not None or bool(row.more_outputs)
 
 
 async def retry(sessions: async_sessionmaker, row: OutboxWrite, after_s: float, error: str) -> None:

@@ -59,6 +59,7 @@ class Publisher:
         self.poll_s = poll_s
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
+        self._starved = False  # writes were left waiting for a free slot
         self._tasks: set[asyncio.Task] = set()
 
     def wake(self) -> None:
@@ -111,6 +112,7 @@ class Publisher:
             if row.installation_id in waiting_installations:
                 continue  # lower priorities of an installation wait behind a higher one
             if self._slots.locked():
+                self._starved = True
                 return 0.05
             priority = Priority(row.priority)
             if priority is not Priority.FINAL and row.installation_id not in owed:
@@ -147,7 +149,9 @@ class Publisher:
     def _done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
         self._slots.release()
-        self.wake()  # the next write of that job may go now
+        if self._starved:  # a write waits for the slot freed now
+            self._starved = False
+            self.wake()
 
     async def _send(self, row: OutboxWrite) -> None:
         installation = str(row.installation_id)
@@ -198,9 +202,10 @@ class Publisher:
         )
         if accepted:
             timeline = timeline | {"accepted": time.time()}
-        await outbox.sent(
+        if await outbox.sent(
             self.sessions, row, job, check_run_id, phases=timeline if accepted else None
-        )
+        ):
+            self.wake()  # the next write of that job may go now
         metrics.WRITES_SENT.labels(installation, row.kind).inc()
         if row.kind == WriteKind.FINAL:
             metrics.RESULT_WAIT.observe((utcnow() - row.created_at).total_seconds())
@@ -212,7 +217,9 @@ class Publisher:
         log.warning("check-run write %s for job %s: %s; retry in %.0f s", row.id, row.job_id,
                     error, after_s)  # fmt: skip
         await outbox.retry(self.sessions, row, after_s, error)
+        self.wake()  # to look again when it is due, not at the next poll
 
     async def _drop(self, row: OutboxWrite, error: str) -> None:
         log.error("check-run write %s for job %s given up: %s", row.id, row.job_id, error)
         await outbox.drop(self.sessions, row, error)
+        self.wake()  # the next write of that job may go now
