@@ -24,6 +24,7 @@ from ghapp.core.tenants import in_one_line, tenant_problems
 from ghapp.github import DownloadTooLarge, InstallationClient
 from ghapp.store import history, jobs
 from ghapp.store.db import write_session
+from ghapp.store.jobs import LeaseLost
 from ghapp.store.models import Job, JobState, Submission, utcnow
 from ghapp.work.crew import Crew
 from ghapp.work.finish import MAX_ATTEMPTS, complete, finish, post
@@ -59,23 +60,27 @@ async def grade(crew: Crew, job: Job) -> None:
             return
     started = utcnow()
     timeline = {"received": job.received_at.timestamp(), "claimed": started.timestamp()}
-    await jobs.transition(
-        crew.sessions,
-        job.id,
-        worker=crew.name,
-        release=False,
-        state=JobState.RUNNING,
-        started_at=started,
-    )
-    if not job.background:
-        await post(
-            crew,
-            job,
-            WriteKind.IN_PROGRESS,
-            Priority.INTERMEDIATE,
-            checkrun.in_progress(started),
-            delay_s=IN_PROGRESS_DELAY_S,
+    async with write_session(crew.sessions) as session:
+        running = await jobs.move(
+            session,
+            job.id,
+            worker=crew.name,
+            release=False,
+            state=JobState.RUNNING,
+            started_at=started,
         )
+        if not running:
+            raise LeaseLost(f"job {job.id} was taken over before it ran")
+        if not job.background:
+            await post(
+                crew,
+                job,
+                WriteKind.IN_PROGRESS,
+                Priority.INTERMEDIATE,
+                checkrun.in_progress(started),
+                delay_s=IN_PROGRESS_DELAY_S,
+                session=session,
+            )
     scratch = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="pushgrade-job-"))
     try:
         archive = scratch / "commit.tar.gz"

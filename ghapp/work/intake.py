@@ -14,6 +14,8 @@ from ghapp.core.config import ConfigError, ConfigProblem
 from ghapp.core.report import render_error_report, render_not_graded
 from ghapp.core.tenants import tenant_problems
 from ghapp.store import jobs
+from ghapp.store.db import after_commit, write_session
+from ghapp.store.jobs import LeaseLost
 from ghapp.store.models import Job, JobState, clipped
 from ghapp.work import warming
 from ghapp.work.admission import Admission
@@ -98,16 +100,22 @@ async def intake(crew: Crew, admission: Admission, job: Job) -> None:
             assignment=resolution.assignment_name,
         )
         return
-    if not job.background:  # a bulk regrade's commit keeps its last result meanwhile
-        await post(crew, job, WriteKind.QUEUED, Priority.NOTICE, checkrun.queued())
-    await jobs.transition(
-        crew.sessions,
-        job.id,
-        worker=crew.name,
-        state=JobState.QUEUED,
-        config=job.config,
-        timing=job.timing,
-        assignment=resolution.assignment_name,
-        note=clipped("; ".join(filter(None, [job.note, locked]))),  # a regrade's says why
-    )
-    crew.wake()
+    # Queued, and its "queued" check run staged, in one transaction: a lost lease stages nothing.
+    async with write_session(crew.sessions) as session:
+        if not job.background:  # a bulk regrade's commit keeps its last result meanwhile
+            await post(
+                crew, job, WriteKind.QUEUED, Priority.NOTICE, checkrun.queued(), session=session
+            )
+        moved = await jobs.move(
+            session,
+            job.id,
+            worker=crew.name,
+            state=JobState.QUEUED,
+            config=job.config,
+            timing=job.timing,
+            assignment=resolution.assignment_name,
+            note=clipped("; ".join(filter(None, [job.note, locked]))),  # a regrade's says why
+        )
+        if not moved:
+            raise LeaseLost(f"job {job.id} was taken over while it was read")
+        after_commit(session, crew.queued)
