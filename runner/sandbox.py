@@ -24,6 +24,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -50,6 +52,18 @@ TEMPLATE_IMAGE = "pushgrade/volume-template:1"
 GRADESCOPE_ENTRY = "/autograder/run_autograder"
 NOBODY = "65534:65534"
 SCRATCH = "/tmp"  # noqa: S108 -- the container's own scratch tmpfs, not the host's
+
+
+# Finished runs are removed after their outcome is returned, off its way: by one thread per
+# process (a process's sandboxes share an owner label, and so the wait for their clean-up).
+_REAPER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pushgrade-reaper")
+_REAPING: set[Future] = set()
+_REAPING_LOCK = threading.Lock()
+
+
+def _reaped(pending: Future) -> None:
+    with _REAPING_LOCK:
+        _REAPING.discard(pending)
 
 
 @dataclass(frozen=True)
@@ -182,8 +196,35 @@ class Sandbox:
                 image_id=traits.image_id,
             )
         finally:
-            self._remove_run(run_id)
-            self._active.discard(run_id)
+            self._remove_later(run_id)
+
+    def _remove_later(self, run_id: str) -> None:
+        """Remove the run's container and volumes once its outcome is on its way: a student's
+        result does not wait for the engine's clean-up. `settle` waits for what is pending (a
+        process exiting waits for it too)."""
+
+        def remove() -> None:
+            try:
+                self._remove_run(run_id)
+            finally:
+                self._active.discard(run_id)
+
+        try:
+            pending = _REAPER.submit(remove)
+        except RuntimeError:  # the interpreter is shutting down: no new threads
+            remove()
+            return
+        with _REAPING_LOCK:
+            _REAPING.add(pending)
+        pending.add_done_callback(_reaped)
+
+    @staticmethod
+    def settle(timeout: float | None = None) -> None:
+        """Wait until every finished run of this process is removed (or left to the sweep):
+        its sandboxes share one owner, so they share the wait."""
+        with _REAPING_LOCK:
+            pending = list(_REAPING)
+        futures_wait(pending, timeout=timeout)
 
     def engine_cpus(self) -> int:
         """How many CPUs the engine has (asked once); 0 when it does not say."""
@@ -433,8 +474,9 @@ class Sandbox:
         return labels
 
     def leftovers(self, *, everyone: bool = False) -> list[str]:
-        """Names of this sandbox's containers and volumes still present (with `everyone`, of
-        every pushgrade on the engine)."""
+        """Names of this sandbox's containers and volumes still present once its finished runs
+        are removed (with `everyone`, of every pushgrade on the engine)."""
+        self.settle()
         wanted = LABEL if everyone else f"{OWNER_LABEL}={self.owner}"
         containers = self.client.containers.list(all=True, filters={"label": wanted})
         volumes = self.client.volumes.list(filters={"label": wanted})
