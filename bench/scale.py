@@ -1,19 +1,29 @@
 """Scale-out: a burst of pushes drained by one and then by three `pushgrade worker` processes.
 
     PUSHGRADE_TEST_DATABASE_URL=postgresql+asyncpg://… .venv/bin/python bench/scale.py \
-        [--repos 300] [--repeats 50] [--workers 1,3] [--slots 2] [--concurrency 16]
+        [--repos 300] [--repeats 50] [--workers 1,3] [--slots 2] [--concurrency 16] \
+        [--grader busybox|sleep] [--sleep-s 3]
 
 For each worker count: a fresh PostgreSQL database (created on the server that
 PUSHGRADE_TEST_DATABASE_URL names, dropped afterwards), the GitHub simulator on loopback with no
 secondary rate limits, one `pushgrade web` and N `pushgrade worker` processes (`--slots` grading
-slots each, the write budget off: PUSHGRADE_WRITES_PER_MINUTE/HOUR=none), a trivial busybox
-grader. Then the burst: one push to each of `--repos` repositories and `--repeats` pushes to one
-more, all at once (`--concurrency` webhook deliveries in flight), as a class does at a deadline.
+slots each, by default the product's own: one per CPU; the write budget off:
+PUSHGRADE_WRITES_PER_MINUTE/HOUR=none). The grader (`--grader`): `busybox`, a trivial one that
+prints its TAP at once, so the drain measures what a job costs the machine (on 2 CPUs, mostly the
+Docker engine's work per container); or `sleep`, one that sleeps `--sleep-s` seconds using no CPU
+and then passes, so the drain measures coordination: how well N workers share a queue. Both
+images are built offline FROM pushgrade-test/busybox:2. Then the burst: one push to each of
+`--repos` repositories and `--repeats` pushes to one more (none with `--repeats 0`), all at once
+(`--concurrency` webhook deliveries in flight), as a class does at a deadline.
 
 Measured: drain time (the first push → the last push's check run completed; the repeats of one
 branch end `skipped`, superseded, except the newest), time to the first `queued` check run, the
 webhook's p50/p99 answer time during the burst (the simulator's delivery durations), each
-process's peak RSS (VmHWM), and the speed-up of three workers over one.
+process's peak RSS (VmHWM), and the speed-up of three workers over one. Then, from the jobs'
+stored timelines, where the grading slots' time went (held by a job, its container running,
+idle before the first claim, after the last job, between jobs) and the median of each step of a
+job; why any check run neither succeeded nor was superseded; and with the sleep grader, the
+drain that sleeping alone would take with every slot always busy.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import json
 import os
 import statistics
 import sys
@@ -33,18 +44,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ghapp.core import phases  # noqa: E402
 from ghsim import GitHubSimulator  # noqa: E402
 from tests.integration.processes import Cluster  # noqa: E402
 
 ORG = "bench-scale"
 BUSYBOX = "pushgrade-test/busybox:2"
-IMAGE = "pushgrade-bench/scale:1"
-DOCKERFILE = f'FROM {BUSYBOX}\nCMD ["sh", "-c", "echo 1..1; echo ok 1 - trivial"]\n'
-CONFIG = f"image: {IMAGE}\ntimeout: 60\n"
+GRADERS = ("busybox", "sleep")
 URL_VARIABLE = "PUSHGRADE_TEST_DATABASE_URL"
 
 
-def ensure_image() -> None:
+def grader_image(grader: str, sleep_s: float) -> tuple[str, str]:
+    """The grader's image tag and Dockerfile: `busybox` answers at once; `sleep` sleeps
+    `sleep_s` seconds (no CPU) first."""
+    if grader == "sleep":
+        seconds = f"{sleep_s:g}"
+        script = f"sleep {seconds}; echo 1..1; echo ok 1 - slept"
+        tag = f"pushgrade-bench/scale-sleep:{seconds.replace('.', '_')}"
+    else:
+        script = "echo 1..1; echo ok 1 - trivial"
+        tag = "pushgrade-bench/scale:1"
+    return tag, f'FROM {BUSYBOX}\nCMD ["sh", "-c", "{script}"]\n'
+
+
+def grader_config(image: str, sleep_s: float) -> str:
+    return f"image: {image}\ntimeout: {max(60, int(sleep_s * 4))}\n"
+
+
+def ensure_image(image: str, dockerfile: str) -> None:
     import docker
 
     client = docker.from_env()
@@ -54,12 +81,12 @@ def ensure_image() -> None:
         raise SystemExit(f"{BUSYBOX} is missing: run scripts/test-images.sh") from None
     context = io.BytesIO()
     with tarfile.open(fileobj=context, mode="w") as tar:
-        data = DOCKERFILE.encode()
+        data = dockerfile.encode()
         info = tarfile.TarInfo("Dockerfile")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     context.seek(0)
-    client.images.build(fileobj=context, custom_context=True, tag=IMAGE, rm=True)
+    client.images.build(fileobj=context, custom_context=True, tag=image, rm=True, pull=False)
 
 
 class Database:
@@ -74,6 +101,18 @@ class Database:
 
     def _admin_dsn(self) -> str:
         return self.server.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def timelines(self) -> list[dict]:
+        """Every job's stored timeline (ghapp.core.phases), oldest first."""
+        import asyncpg
+
+        dsn = self.server.set(drivername="postgresql", database=self.name)
+        db = await asyncpg.connect(dsn.render_as_string(hide_password=False), timeout=10)
+        try:
+            rows = [row[0] for row in await db.fetch("SELECT phases FROM jobs ORDER BY id")]
+        finally:
+            await db.close()
+        return [json.loads(row) if isinstance(row, str) else (row or {}) for row in rows]
 
     async def __aenter__(self) -> Database:
         import asyncpg
@@ -106,8 +145,9 @@ async def one_run(args: argparse.Namespace, workers: int, workdir: Path) -> dict
         sim.install(ORG)
         names = [f"hw-scale-{i:03d}" for i in range(args.repos)]
         repeated = "hw-scale-repeat"
-        for name in [*names, repeated]:
-            sim.create_repo(ORG, name, files={".github/pushgrade.yml": CONFIG})
+        config = grader_config(args.image, args.sleep_s)
+        for name in [*names, *([repeated] if args.repeats else [])]:
+            sim.create_repo(ORG, name, files={".github/pushgrade.yml": config})
         cluster = Cluster(
             sim,
             workdir,
@@ -145,14 +185,26 @@ async def one_run(args: argparse.Namespace, workers: int, workdir: Path) -> dict
                 for i, p in enumerate(cluster.processes)
                 if p.returncode is None
             }
+        slots = slot_time(
+            await database.timelines(),
+            first_push=first_push,
+            done_at=done_at,
+            slots=workers * args.slots,
+        )
         deliveries = [d for d in sim.deliveries if d.event == "push"]
         failed = [d for d in deliveries if not d.ok]
         if failed:
             raise SystemExit(f"{len(failed)} push deliveries failed: {failed[0].status}")
         durations = [d.duration for d in deliveries]
         conclusions: dict[str, int] = {}
+        unexpected: dict[str, int] = {}  # why a run neither succeeded nor was superseded
         for run in sim.world.check_runs.values():
             conclusions[str(run.conclusion)] = conclusions.get(str(run.conclusion), 0) + 1
+            if run.conclusion not in ("success", "skipped"):
+                why = f"{run.conclusion}: {run.output.get('title', '')}"
+                summary = " ".join(str(run.output.get("summary", "")).split())[:300]
+                why += f" — {summary}" if summary else ""
+                unexpected[why] = unexpected.get(why, 0) + 1
         runs_per_commit = _runs_per_commit(sim)
         if any(count != 1 for count in runs_per_commit.values()):
             extra = {k: v for k, v in runs_per_commit.items() if v != 1}
@@ -168,6 +220,8 @@ async def one_run(args: argparse.Namespace, workers: int, workdir: Path) -> dict
             "ingest_max_ms": max(durations) * 1000,
             "rss_kib": rss,
             "conclusions": conclusions,
+            "unexpected": unexpected,
+            "slots": slots,
         }
 
 
@@ -195,6 +249,34 @@ async def _drain(sim, pushes: int, timeout: float, burst) -> tuple[float, float]
         await asyncio.sleep(0.05)
 
 
+def slot_time(timelines: list[dict], *, first_push: float, done_at: float, slots: int) -> dict:
+    """Where the grading slots' time went, from the graded jobs' stored timelines: the slots'
+    seconds from the first push to the last check run completed, those a job held (claimed →
+    staged), of them the container's run (started → exited); before the first claim, after the
+    last job was staged (its result on its way to GitHub), and the rest: the slots between jobs.
+    And the median of each step of a graded job."""
+    graded = [t for t in (phases.clean(t) for t in timelines) if {"claimed", "staged"} <= set(t)]
+    available = (done_at - first_push) * slots
+    held = sum(t["staged"] - t["claimed"] for t in graded)
+    ran = sum(t["exited"] - t["started"] for t in graded if {"started", "exited"} <= set(t))
+    start = (min(t["claimed"] for t in graded) - first_push) * slots if graded else 0.0
+    end = (done_at - max(t["staged"] for t in graded)) * slots if graded else 0.0
+    took: dict[str, list[float]] = {}
+    for timeline in graded:
+        for step in phases.steps(timeline):
+            took.setdefault(step.phase, []).append(step.took_s)
+    return {
+        "graded": len(graded),
+        "available": available,
+        "held": held,
+        "ran": ran,
+        "before": start,
+        "after": end,
+        "between": available - held - start - end,
+        "steps": [(p, statistics.median(took[p])) for p in phases.PHASES if p in took],
+    }
+
+
 def _runs_per_commit(sim) -> dict[str, int]:
     counts: dict[str, int] = {}
     for run in sim.world.check_runs.values():
@@ -202,7 +284,7 @@ def _runs_per_commit(sim) -> dict[str, int]:
     return counts
 
 
-def report(results: list[dict]) -> None:
+def report(results: list[dict], args: argparse.Namespace) -> None:
     print()
     print(
         "| worker processes | pushes | drain | speed-up | first queued | "
@@ -225,6 +307,34 @@ def report(results: list[dict]) -> None:
     print("check-run conclusions:")
     for r in results:
         print(f"  {r['workers']} worker(s): {r['conclusions']}")
+        for why, count in r["unexpected"].items():
+            print(f"    {count} x {why}")
+    print("where the grading slots' time went (slot-seconds, first push → last check run):")
+    for r in results:
+        t = r["slots"]
+
+        def share(seconds: float, whole: float = t["available"]) -> str:
+            return f"{seconds:.0f} s ({seconds / whole:.0%})" if whole else f"{seconds:.0f} s"
+
+        print(
+            f"  {r['workers']} worker(s), {t['graded']} jobs graded: {t['available']:.0f} s; "
+            f"jobs held them {share(t['held'])}, the containers ran {share(t['ran'])}; "
+            f"before the first claim {share(t['before'])}, after the last job "
+            f"{share(t['after'])}, between jobs {share(t['between'])}"
+        )
+        steps = ", ".join(f"{phases.STEP_LABELS[p]} {s * 1000:.0f} ms" for p, s in t["steps"])
+        print(f"    a job's steps (medians): {steps}")
+    if args.grader == "sleep":
+        # The sleeping alone, every slot busy from the first push to the last: what coordination
+        # could reach at best (the jobs graded: a repeat superseded before it ran sleeps not).
+        print(f"the sleeping alone ({args.sleep_s:g} s a graded job, every slot always busy):")
+        for r in results:
+            rounds = -(-r["slots"]["graded"] // (r["workers"] * args.slots))
+            floor = rounds * args.sleep_s
+            print(
+                f"  {r['workers']} worker(s): {floor:.0f} s; measured {r['drain_s']:.1f} s, "
+                f"{r['drain_s'] - floor:.1f} s more (the sleeping {floor / r['drain_s']:.0%} of it)"
+            )
 
 
 def main() -> None:
@@ -233,7 +343,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=50, help="pushes to one more repository")
     parser.add_argument("--workers", default="1,3", help="worker process counts, in turn")
     parser.add_argument(
-        "--slots", type=int, default=os.cpu_count() or 1, help="grading slots per worker"
+        "--slots",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="grading slots per worker (PUSHGRADE_WORKERS; default the product's: one per CPU)",
+    )
+    parser.add_argument(
+        "--grader",
+        choices=GRADERS,
+        default="busybox",
+        help="busybox: answers at once (CPU-bound drain); sleep: sleeps --sleep-s, no CPU",
+    )
+    parser.add_argument(
+        "--sleep-s", type=float, default=3.0, help="how long the sleep grader sleeps"
     )
     parser.add_argument("--concurrency", type=int, default=16, help="deliveries in flight")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per run at most")
@@ -241,7 +363,10 @@ def main() -> None:
     args.database_url = os.environ.get(URL_VARIABLE, "")
     if not args.database_url.startswith("postgresql"):
         raise SystemExit(f"set {URL_VARIABLE} to a PostgreSQL URL (./dev test starts one)")
-    ensure_image()
+    if args.repos < 0 or args.repeats < 0 or args.repos + args.repeats < 1:
+        raise SystemExit("--repos and --repeats: at least one push, none negative")
+    args.image, dockerfile = grader_image(args.grader, args.sleep_s)
+    ensure_image(args.image, dockerfile)
     results = []
     for count in [int(n) for n in args.workers.split(",")]:
         with tempfile.TemporaryDirectory(prefix="bench-scale-") as workdir:
@@ -251,11 +376,12 @@ def main() -> None:
             f"{count} worker(s): {result['pushes']} pushes drained in {result['drain_s']:.1f} s",
             flush=True,
         )
+    grader = f"sleeps {args.sleep_s:g} s" if args.grader == "sleep" else "answers at once"
     print(
         f"\n{args.repos} repos + {args.repeats} repeats of one, {args.slots} grading slots per "
-        f"worker, {os.cpu_count()} CPUs, image {IMAGE}"
+        f"worker, {os.cpu_count()} CPUs, grader {args.grader} ({grader}), image {args.image}"
     )
-    report(results)
+    report(results, args)
 
 
 if __name__ == "__main__":
