@@ -29,7 +29,10 @@ async def request_cancel(sessions: async_sessionmaker, job_id: int, *, by: str) 
             .where(Job.id == job_id, Job.state.in_([str(s) for s in _UNFINISHED]))
             .values(cancel_requested=True, note=clipped(f"cancel requested by {by}"))
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        await notify.announce(session)  # the worker holding it hears of it at once
+        return True
 
 
 async def cancel_requested(sessions: async_sessionmaker, job_id: int) -> bool:

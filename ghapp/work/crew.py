@@ -13,7 +13,7 @@ from ghapp.work.config_reader import ConfigReader
 from ghapp.work.graders import Graders
 from ghapp.work.publisher import Publisher
 from ghapp.work.tenancy import Tenants
-from ghapp.work.waiting import Doorbell
+from ghapp.work.waiting import Broadcast, Doorbell
 from runner.sandbox import Sandbox
 
 
@@ -34,11 +34,14 @@ class Crew:
     # Rung when new work is stored: an idle claim loop looks now instead of at its next poll.
     intake_bell: Doorbell = field(default_factory=Doorbell)  # deliveries to read
     grading_bell: Doorbell = field(default_factory=Doorbell)  # jobs queued for grading
+    news: Broadcast = field(default_factory=Broadcast)  # running jobs look for a cancel
 
     def wake(self) -> None:
-        """Work of any kind was stored (a delivery, a regrade, work another process stored)."""
+        """Work of any kind was stored (a delivery, a regrade, a cancel; work another process
+        stored)."""
         self.intake_bell.ring()
         self.grading_bell.ring()
+        self.news.ring()
 
     def queued(self) -> None:
         """A job was queued for grading."""

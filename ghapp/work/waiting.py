@@ -56,3 +56,23 @@ class Doorbell:
                 waiter.cancel()  # a later ring passes it by
             elif not waiter.cancelled() and (stop.is_set() or asyncio.current_task().cancelling()):
                 self.ring()  # it was ours but we stop: another loop's
+
+
+class Broadcast:
+    """Tells every waiter at once that something changed (a running job's renewer: a teacher
+    may have cancelled it). A waiter that was not waiting when it rang hears of the next."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def ring(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, *, timeout: float) -> bool:
+        """True when it rang, False after `timeout` seconds."""
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True

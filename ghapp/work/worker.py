@@ -262,13 +262,20 @@ class Worker:
 
     async def _renew(self, job: Job, work: asyncio.Task) -> str:
         """Keep the lease while the work goes on; stop the work when the lease is lost ("lost")
-        or a teacher asked to cancel the job ("cancel")."""
+        or a teacher asked to cancel the job ("cancel"). A cancel is heard of at once (news of
+        new work: a teacher's cancel is announced like a regrade), the lease renewed on time."""
+        every_s = min(self.lease_s / 3, self.poll_s * 2)
+        loop = asyncio.get_running_loop()
+        due = loop.time() + every_s
         while True:
-            await asyncio.sleep(min(self.lease_s / 3, self.poll_s * 2))
+            news = await self.crew.news.wait(timeout=max(due - loop.time(), 0.0))
             try:
-                renewed = await jobs.renew(
-                    self.sessions, job.id, worker=self.name, lease_s=self.lease_s
-                )
+                renewed = True
+                if not news or loop.time() >= due:
+                    due = loop.time() + every_s
+                    renewed = await jobs.renew(
+                        self.sessions, job.id, worker=self.name, lease_s=self.lease_s
+                    )
                 cancel = renewed and await requests.cancel_requested(self.sessions, job.id)
             except Exception as err:
                 # The database is away: the work goes on; once it is back the lease is renewed,

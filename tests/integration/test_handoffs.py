@@ -19,6 +19,7 @@ from ghapp.store import requests
 from ghapp.store.db import after_commit, write_session
 from pushgrade.demo import simulator_settings
 from pushgrade.serve import running
+from tests.conftest import BUSYBOX
 from tests.integration.e2e import (
     EXAMPLE,
     ORG,
@@ -142,3 +143,35 @@ def observed(phase: str) -> float:
     """How many steps ending at `phase` this process's histogram has seen."""
     found = metrics.REGISTRY.get_sample_value("pushgrade_job_phase_seconds_count", {"phase": phase})
     return found or 0.0
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_cancel_from_the_web_process_stops_a_running_job_without_waiting_for_a_poll(
+    db_url, sim, sandbox, build_image
+):
+    """A teacher cancels in the web process; the worker running the job (another process
+    here: its own engine, every poll an hour, its lease renewed every 20 minutes) hears of it
+    at once and kills the container instead of letting it sleep its 50 s."""
+    settings = dataclasses.replace(simulator_settings(sim, db_url), worker_port=0)
+    slow = build_image(f'FROM {BUSYBOX}\nCMD ["sh", "-c", "sleep 50; echo graded"]\n')
+    new_repo(sim, "hw1-dee", slow)
+    async with (
+        running(
+            settings, serve_web=False, sandbox=sandbox, poll_s=AN_HOUR, lease_s=AN_HOUR
+        ) as worker,
+        running(settings, run_worker=False) as web,
+    ):
+        sim.webhook_url = f"{web.url}/webhooks/github"
+        await asyncio.sleep(0.5)  # the worker's first look at the queue is behind it
+        sha = await sim.push(ORG, "hw1-dee", {"a.txt": "1"})
+        for _ in range(300):
+            running_jobs = [job for job in await jobs(web) if job.state == "running"]
+            if running_jobs:
+                break
+            await asyncio.sleep(0.1)
+        [job] = running_jobs
+        assert await requests.request_cancel(web.sessions, job.id, by="prof")
+        run = await sim.wait_for_check_run(ORG, "hw1-dee", sha, status="completed", timeout=30)
+        assert run["conclusion"] == "cancelled"
+        [job] = await jobs(worker)
+        assert job.state == "cancelled"
