@@ -23,6 +23,7 @@ def leave_behind(client, owner: str, run: str) -> None:
 
 
 def test_the_sweep_removes_only_what_dead_workers_left(docker_client):
+    Sandbox.settle()  # earlier tests' runs are removed, not swept here
     mine = Sandbox(docker_client, owner="host-a:100")
     leave_behind(docker_client, "host-a:100", "sweep-mine")  # a run of ours going on now
     mine._active.add("sweep-mine")
