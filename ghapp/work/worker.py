@@ -269,14 +269,13 @@ class Worker:
         due = loop.time() + every_s
         while True:
             news = await self.crew.news.wait(timeout=max(due - loop.time(), 0.0))
+            renewing = not news or loop.time() >= due
+            if renewing:
+                due = loop.time() + every_s
             try:
-                renewed = True
-                if not news or loop.time() >= due:
-                    due = loop.time() + every_s
-                    renewed = await jobs.renew(
-                        self.sessions, job.id, worker=self.name, lease_s=self.lease_s
-                    )
-                cancel = renewed and await requests.cancel_requested(self.sessions, job.id)
+                # Shielded: this task is cancelled the moment the work ends, and a transaction
+                # cut off mid-statement can leave its connection holding the job's row lock.
+                renewed, cancel = await asyncio.shield(self._look(job, renewing))
             except Exception as err:
                 # The database is away: the work goes on; once it is back the lease is renewed,
                 # or found lost to a worker that took the job after it lapsed.
@@ -288,6 +287,16 @@ class Worker:
             if cancel:
                 work.cancel()
                 return "cancel"
+
+    async def _look(self, job: Job, renewing: bool) -> tuple[bool, bool]:
+        """Renew the lease (when `renewing`) and read whether a cancel was asked: (still ours,
+        cancel)."""
+        renewed = True
+        if renewing:
+            renewed = await jobs.renew(
+                self.sessions, job.id, worker=self.name, lease_s=self.lease_s
+            )
+        return renewed, renewed and await requests.cancel_requested(self.sessions, job.id)
 
 
 class WorkerFailed(Exception):
