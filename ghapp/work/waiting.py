@@ -24,10 +24,10 @@ class Doorbell:
 
     Every loop used to wake at every hand-off, and each ran a claim that all but one lost: on
     SQLite that was a dozen queries a push in the one event loop the push itself waits for. A
-    ring wakes one waiting loop; a loop that takes a job rings again (there may be more: a bulk
+    ring wakes one waiting loop; a loop whose claim saw another job waiting rings again (a bulk
     regrade stores hundreds with one ring), so idle loops join in one at a time and the chain
-    ends at the first claim that finds nothing. A loop notes `rings` before it claims and
-    passes it to `wait`: a ring that came during its claim is never lost."""
+    ends with the last job. A loop notes `rings` before it claims and passes it to `wait`: a
+    ring that came during its claim is never lost."""
 
     def __init__(self) -> None:
         self.rings = 0
