@@ -89,6 +89,15 @@ def steps(moments: Mapping[str, object]) -> list[Step]:
     return out
 
 
+def accepted(stored: object, at: float) -> dict | None:
+    """The stored timeline with GitHub's acceptance of the result at `at`, or None when there
+    is nothing to add: no timeline (a notice, not a graded result), no staged result yet, or
+    its acceptance already recorded (a further batch of the result's annotations)."""
+    if not isinstance(stored, dict) or "staged" not in stored or "accepted" in stored:
+        return None
+    return stored | {"accepted": at}
+
+
 def observations(moments: Mapping[str, object], *, upto: str, after: str | None = None):
     """(label, seconds) pairs for the histogram: the steps ending after phase `after` (exclusive)
     up to `upto` (inclusive), and `total` when `upto` is the last phase. A process observes the

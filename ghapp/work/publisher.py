@@ -191,25 +191,14 @@ class Publisher:
                 await self._retry(row, WRITES_REFUSED.wait_s(row.attempts), f"{status}: {err}")
             metrics.WRITES_FAILED.labels(installation, f"http_{status}").inc()
             return
-        # The result of a graded job reached GitHub: the last moment of its timeline. Only its
-        # first batch (a further batch of annotations is a write of the same kind).
-        timeline = job.phases
-        accepted = (
-            row.kind == WriteKind.FINAL
-            and isinstance(timeline, dict)
-            and "staged" in timeline
-            and "accepted" not in timeline
-        )
-        if accepted:
-            timeline = timeline | {"accepted": time.time()}
-        if await outbox.sent(
-            self.sessions, row, job, check_run_id, phases=timeline if accepted else None
-        ):
+        # The result of a graded job reached GitHub: the last moment of its timeline.
+        timeline = phases.accepted(job.phases, time.time()) if row.kind == WriteKind.FINAL else None
+        if await outbox.sent(self.sessions, row, job, check_run_id, phases=timeline):
             self.wake()  # the next write of that job may go now
         metrics.WRITES_SENT.labels(installation, row.kind).inc()
         if row.kind == WriteKind.FINAL:
             metrics.RESULT_WAIT.observe((utcnow() - row.created_at).total_seconds())
-        if accepted:
+        if timeline is not None:
             for phase, seconds in phases.observations(timeline, upto="accepted", after="staged"):
                 metrics.JOB_PHASES.labels(phase).observe(seconds)
 

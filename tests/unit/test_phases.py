@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ghapp.core.phases import PHASES, TOTAL, clean, observations, steps
+from ghapp.core.phases import PHASES, TOTAL, accepted, clean, observations, steps
 
 FULL = {phase: 100.0 + i for i, phase in enumerate(PHASES)}  # one second a step
 
@@ -75,3 +75,17 @@ def test_clean_keeps_numbers_of_known_phases():
         "received": 1.0,
         "accepted": 2.5,
     }
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        ({"received": 1.0, "staged": 2.0}, {"received": 1.0, "staged": 2.0, "accepted": 3.0}),
+        (None, None),  # a job with no timeline: a notice, never graded
+        (["received", 1.0], None),  # garbage stored
+        ({"received": 1.0, "claimed": 1.5}, None),  # no result staged yet
+        ({"received": 1.0, "staged": 2.0, "accepted": 2.5}, None),  # a later batch of it
+    ],
+)
+def test_accepted_adds_the_moment_once_to_a_staged_result(stored, expected):
+    assert accepted(stored, 3.0) == expected
