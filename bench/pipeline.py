@@ -177,14 +177,7 @@ async def timelines(split: str | None, workdir: Path) -> list[dict]:
         with sqlite3.connect(workdir / "pushgrade.sqlite3") as db:
             rows = [row[0] for row in db.execute(query)]
     else:
-        import asyncpg
-        from sqlalchemy.engine import make_url
-
-        base = make_url(split)
-        db = await asyncpg.connect(
-            user=base.username, password=base.password, host=base.host, port=base.port,
-            database=base.database,
-        )  # fmt: skip
+        db = await connect(split)
         try:
             rows = [row[0] for row in await db.fetch(query)]
         finally:
@@ -201,33 +194,33 @@ def breakdown(jobs: list[dict]) -> list[tuple[str, float]]:
     return [(phase, statistics.median(took[phase])) for phase in phases.PHASES if phase in took]
 
 
-async def fresh_database(url: str) -> tuple[str, str]:
-    """A database of this run's own on the server of `url`: its URL, and its name."""
+async def connect(url: str):
+    """An asyncpg connection to the database of the SQLAlchemy URL `url`."""
     import asyncpg  # only the split deployment needs it
     from sqlalchemy.engine import make_url
 
     base = make_url(url)
-    name = f"pushgrade_bench_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(
+    return await asyncpg.connect(
         user=base.username, password=base.password, host=base.host, port=base.port,
         database=base.database,
     )  # fmt: skip
+
+
+async def fresh_database(url: str) -> tuple[str, str]:
+    """A database of this run's own on the server of `url`: its URL, and its name."""
+    from sqlalchemy.engine import make_url
+
+    name = f"pushgrade_bench_{secrets.token_hex(6)}"
+    admin = await connect(url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    return base.set(database=name).render_as_string(hide_password=False), name
+    return make_url(url).set(database=name).render_as_string(hide_password=False), name
 
 
 async def drop_database(url: str, name: str) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url)
-    admin = await asyncpg.connect(
-        user=base.username, password=base.password, host=base.host, port=base.port,
-        database=base.database,
-    )  # fmt: skip
+    admin = await connect(url)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
