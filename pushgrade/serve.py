@@ -258,7 +258,9 @@ async def serve_forever(settings: Settings, *, serve_web: bool, run_worker: bool
             waits.add(app.worker_task)
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         task = app.worker_task
-        if task is not None and task.done() and not task.cancelled() and task.exception():
-            print(f"pushgrade: the worker stopped: {task.exception()}", file=sys.stderr)
+        if task is not None and task.done() and not done.is_set():
+            # Never a process that lives on without its worker, nor one that ends quietly.
+            why = None if task.cancelled() else task.exception()
+            print(f"pushgrade: the worker stopped: {why or 'it ended'}", file=sys.stderr)
             return 1
     return 0

@@ -58,26 +58,32 @@ class Supervisor:
                 await loop.start()
                 return  # it ended because the worker stops
             except asyncio.CancelledError:
-                raise
-            except Exception as err:
-                now = time.monotonic()
-                crashes.append(now)
-                # A loop that ran a good while before failing starts its backoff afresh.
-                in_a_row = in_a_row + 1 if now - started < BACKOFF_MAX_S else 1
-                self.restarts[loop.name] = self.restarts.get(loop.name, 0) + 1
-                what = said(err)
-                if loop.essential and cannot_run(crashes, now):
-                    self.failure = (
-                        f"the {loop.name} loop failed {CRASHES} times in "
-                        f"{now - crashes[-CRASHES]:.0f} s (last: {what})"
-                    )
-                    log.error("this worker cannot work: %s; stopping it", self.failure)
-                    self.failed.set()
-                    return
-                delay = backoff(in_a_row)
-                log.error("the %s loop failed (%s); restarting it in %g s", loop.name, what, delay)
-                log.debug("the %s loop's failure", loop.name, exc_info=True)
-                await any_set(self.stop, timeout=delay)
+                me = asyncio.current_task()
+                if me is None or me.cancelling() or self.stop.is_set():
+                    raise  # the worker stops
+                # A cancel nobody asked for (a library's): a failure of the loop, not the end
+                # of the worker.
+                err: Exception = RuntimeError("it was cancelled from inside")
+            except Exception as failure:
+                err = failure
+            now = time.monotonic()
+            crashes.append(now)
+            # A loop that ran a good while before failing starts its backoff afresh.
+            in_a_row = in_a_row + 1 if now - started < BACKOFF_MAX_S else 1
+            self.restarts[loop.name] = self.restarts.get(loop.name, 0) + 1
+            what = said(err)
+            if loop.essential and cannot_run(crashes, now):
+                self.failure = (
+                    f"the {loop.name} loop failed {CRASHES} times in "
+                    f"{now - crashes[-CRASHES]:.0f} s (last: {what})"
+                )
+                log.error("this worker cannot work: %s; stopping it", self.failure)
+                self.failed.set()
+                return
+            delay = backoff(in_a_row)
+            log.error("the %s loop failed (%s); restarting it in %g s", loop.name, what, delay)
+            log.debug("the %s loop's failure", loop.name, exc_info=err)
+            await any_set(self.stop, timeout=delay)
 
 
 class Outage:

@@ -70,9 +70,11 @@ class Broadcast:
         self._event = asyncio.Event()
 
     async def wait(self, *, timeout: float) -> bool:
-        """True when it rang, False after `timeout` seconds."""
+        """True when it rang, False after `timeout` seconds. A cancel is never lost to a ring
+        at the same moment (Python 3.11's `wait_for` can swallow it: the caller then runs on)."""
         try:
-            await asyncio.wait_for(self._event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
         except TimeoutError:
             return False
         return True

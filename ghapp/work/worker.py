@@ -236,29 +236,39 @@ class Worker:
         if job.cancel_requested:
             await finish.cancelled(self.crew, job)
             return
-        renewer = asyncio.create_task(self._renew(job, asyncio.current_task()))
+        # The work runs in a task of its own, the one the renewer may stop: a stop meant for one
+        # job can never reach this loop's task (and end the loop, or the worker, with it).
+        work = asyncio.create_task(handle(job), name=f"job-{job.id}")
+        renewer = asyncio.create_task(self._renew(job, work))
         try:
-            await handle(job)
+            await work
         except asyncio.CancelledError:
-            if renewer.done() and renewer.result() == "lost":
+            me = asyncio.current_task()
+            if me is not None and me.cancelling():
+                # Shutting down: hand the job back now rather than let its lease lapse.
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(jobs.hand_back(self.sessions, job.id, worker=self.name))
+                    log.warning("job %s handed back on shutdown", job.id)
+                raise
+            decided = renewer.result() if renewer.done() and not renewer.cancelled() else None
+            if decided == "lost":
                 log.warning("job %s: lease lost to another worker; stopped", job.id)
-                return
-            if renewer.done() and renewer.result() == "cancel":
+            elif decided == "cancel":
                 await finish.cancelled(self.crew, job)
-                return
-            # Shutting down: hand the job back now rather than let its lease lapse.
-            with contextlib.suppress(Exception):
-                await asyncio.shield(jobs.hand_back(self.sessions, job.id, worker=self.name))
-                log.warning("job %s handed back on shutdown", job.id)
-            raise
+            else:  # a cancel nobody here asked for, from inside the work: it failed
+                await self._failed(job, RuntimeError("its work was cancelled from inside"))
         except LeaseLost as err:
             log.warning("%s; its result is left to the worker that holds it", err)
         except Exception as err:
-            log.error("job %s failed on attempt %d: %s", job.id, job.attempts, said(err))
-            log.debug("job %s's failure", job.id, exc_info=True)
-            await finish.retry_later(self.crew, job, err)
+            await self._failed(job, err)
         finally:
             renewer.cancel()
+            work.cancel()  # when this loop is stopped, so is the work
+
+    async def _failed(self, job: Job, err: Exception) -> None:
+        log.error("job %s failed on attempt %d: %s", job.id, job.attempts, said(err))
+        log.debug("job %s's failure", job.id, exc_info=err)
+        await finish.retry_later(self.crew, job, err)
 
     async def _renew(self, job: Job, work: asyncio.Task) -> str:
         """Keep the lease while the work goes on; stop the work when the lease is lost ("lost")

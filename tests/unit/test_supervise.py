@@ -107,3 +107,34 @@ def test_an_outage_is_told_once_and_ended_only_by_a_write(steps, firsts, backs, 
     assert (outage.health() is not None) is away
     if away:
         assert outage.health().endswith("[Errno 28] database or disk is full)")
+
+
+async def test_a_loop_ended_by_a_cancel_from_inside_is_restarted_not_the_worker(no_waiting):
+    """A CancelledError nobody asked for (a library's timeout, a stop meant for one job) used
+    to end the loop's task as if the worker stopped: the worker exited 0 while it had work."""
+    stop, runs = asyncio.Event(), []
+
+    async def cut_short() -> None:
+        runs.append(1)
+        if len(runs) < 3:
+            raise asyncio.CancelledError  # not a cancel of this task
+        stop.set()
+
+    supervisor = Supervisor(stop)
+    await asyncio.wait_for(supervisor.keep(Loop("grading-0", cut_short)), 5)
+    assert len(runs) == 3 and supervisor.restarts == {"grading-0": 2}
+    assert supervisor.failure is None
+
+
+async def test_a_cancel_of_the_loop_itself_still_stops_it(no_waiting):
+    started = asyncio.Event()
+
+    async def forever() -> None:
+        started.set()
+        await asyncio.sleep(3600)
+
+    keeping = asyncio.create_task(Supervisor(asyncio.Event()).keep(Loop("grading-0", forever)))
+    await started.wait()
+    keeping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await keeping

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ghapp.work.waiting import Doorbell, any_set
+from ghapp.work.waiting import Broadcast, Doorbell, any_set
 
 
 async def test_returns_at_the_first_event_set_and_leaves_no_wait_behind():
@@ -97,3 +97,26 @@ async def test_a_loop_cancelled_after_its_ring_passes_it_on():
     await asyncio.gather(first, return_exceptions=True)
     await asyncio.wait_for(asyncio.gather(*others), 1)
     assert woke == [0]
+
+
+async def test_a_cancel_at_the_moment_of_a_ring_is_not_lost():
+    """A running job's renewer waits on the broadcast; the job ends (its renewer is cancelled)
+    in the same moment a push rings. Python 3.11's `wait_for` returned the ring and dropped the
+    cancel: the renewer ran on and stopped the loop that had moved on to other work."""
+    news = Broadcast()
+    waiting = asyncio.create_task(news.wait(timeout=60))
+    await asyncio.sleep(0)  # it waits
+    news.ring()
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert waiting.cancelled()
+
+
+async def test_a_broadcast_wakes_every_waiter_and_times_out_without_one():
+    news = Broadcast()
+    waiters = [asyncio.create_task(news.wait(timeout=60)) for _ in range(3)]
+    await asyncio.sleep(0)
+    news.ring()
+    assert await asyncio.gather(*waiters) == [True, True, True]
+    assert await news.wait(timeout=0.01) is False  # a ring before the wait is not heard
