@@ -142,7 +142,34 @@ async def database_state(database_url: str) -> str:
             f"not before {write.not_before} lease {write.lease_until} sent {write.sent} "
             f"attempts {write.attempts} {write.last_error[:200]!r}"
         )
+    if database_url.startswith("postgresql"):
+        lines.append("PostgreSQL sessions (pid, state, waiting on, since, query) and who blocks:")
+        lines += await sessions_state(database_url)
     return "\n".join(lines)
+
+
+async def sessions_state(database_url: str) -> list[str]:
+    """What each connection to the database does: a transaction left open, a lock waited on."""
+    from sqlalchemy import text
+
+    from ghapp.store.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            found = await connection.execute(
+                text(
+                    "SELECT pid, state, wait_event_type, wait_event, xact_start, query, "
+                    "pg_blocking_pids(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            return [
+                f"  {pid} {state} {kind}:{event} {started} {query[:160]!r} blocked by {blockers}"
+                for pid, state, kind, event, started, query, blockers in found
+            ]
+    finally:
+        await engine.dispose()
 
 
 def one_check_run(sim, repo: str, sha: str, cluster: Cluster | None = None) -> dict:
