@@ -24,6 +24,7 @@ from ghapp import metrics
 from ghapp.core import phases
 from ghapp.core.budget import Priority
 from ghapp.core.checkrun import WriteKind
+from ghapp.core.oneline import said
 from ghapp.core.retry import WRITES_REFUSED, WRITES_UNANSWERED
 from ghapp.github import GitHubApp, RateLimited
 from ghapp.store import jobs, outbox
@@ -78,8 +79,9 @@ class Publisher:
                         await self.budget.prune()
                         await self._report_budget()
                         last_prune = loop.time()
-                except Exception:
-                    log.exception("publishing check-run writes failed; trying again shortly")
+                except Exception as err:
+                    log.error("publishing check-run writes failed: %s; trying again", said(err))
+                    log.debug("publishing's failure", exc_info=err)
                     wait = self.poll_s
                 await any_set(self._wake, stop, timeout=min(wait, self.poll_s))
         finally:

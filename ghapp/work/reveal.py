@@ -11,6 +11,7 @@ import logging
 from ghapp.core.budget import Priority
 from ghapp.core.config import AssignmentConfig
 from ghapp.core.deadline import shown_at
+from ghapp.core.oneline import said
 from ghapp.core.report import render_report
 from ghapp.store import jobs
 from ghapp.store.models import Submission, utcnow
@@ -31,8 +32,9 @@ async def reveals(crew: Crew, stop: asyncio.Event) -> None:
             if submission is not None:
                 await reveal(crew, submission)
                 continue
-        except Exception:
-            log.exception("revealing a graded run failed; it is tried again later")
+        except Exception as err:
+            log.error("revealing a graded run failed: %s; it is tried again later", said(err))
+            log.debug("revealing's failure", exc_info=err)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), crew.poll_s)
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ghapp.core.config import AssignmentConfig, ConfigError, OnGraderPush, PushgradeConfig
+from ghapp.core.oneline import said
 from ghapp.core.report import Conclusion, render_notice
 from ghapp.core.tenants import in_one_line, tenant_problems
 from ghapp.github import InstallationClient
@@ -203,8 +204,9 @@ async def follow(crew: Crew, stop: asyncio.Event, *, every_s: float = FOLLOW_S) 
                 cursor = found[-1].id
                 await _warm_requested(crew, found)
             await warm_requests.forget_old(crew.sessions)
-        except Exception:
-            log.exception("warming the images other workers were asked for failed")
+        except Exception as err:
+            log.error("warming the images other workers were asked for failed: %s", said(err))
+            log.debug("warming's failure", exc_info=err)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every_s)
 
