@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ghapp.core.tenants import PolicyError, Tenancy, is_login, read_policy, single_teacher
-from ghapp.store.db import DEFAULT_URL
+from ghapp.store.db import DEFAULT_URL, async_url
 
 
 class SettingsError(Exception):
@@ -103,15 +103,13 @@ def from_env(
         private_key=key or b"",
         webhook_secret=secret or "",
         github_api_url=get("PUSHGRADE_GITHUB_API_URL", "https://api.github.com").rstrip("/"),
-        database_url=get("PUSHGRADE_DATABASE_URL", DEFAULT_URL),
+        database_url=database_url(get("PUSHGRADE_DATABASE_URL")),
         host=get("PUSHGRADE_HOST", "127.0.0.1"),
         port=_int("PUSHGRADE_PORT", get("PUSHGRADE_PORT", "8080"), low=0, high=65535),
         worker_port=_int(
             "PUSHGRADE_WORKER_PORT", get("PUSHGRADE_WORKER_PORT", "8081"), low=0, high=65535
         ),
-        workers=_int(
-            "PUSHGRADE_WORKERS", get("PUSHGRADE_WORKERS", str(os.cpu_count() or 1)), low=0, high=256
-        ),
+        workers=_workers(get("PUSHGRADE_WORKERS"), worker=worker),
         public_url=public_url,
         lease_s=_int(
             "PUSHGRADE_LEASE_SECONDS", get("PUSHGRADE_LEASE_SECONDS", "60"), low=3, high=3600
@@ -184,6 +182,27 @@ def _tenancy(policy_file: str | None, accounts: str | None, running: str | None)
         else (4 if len(logins) > 1 else None)
     )
     return single_teacher(logins, running=cap)
+
+
+def database_url(value: str | None) -> str:
+    """PUSHGRADE_DATABASE_URL as the async URL pushgrade connects with (see `db.async_url`)."""
+    try:
+        return async_url(value)
+    except ValueError as err:
+        raise SettingsError(f"PUSHGRADE_DATABASE_URL{err}") from None
+
+
+def _workers(value: str | None, *, worker: bool) -> int:
+    """Grading slots in a process that grades: at least one (a process that only serves
+    webhooks is `pushgrade web`, whatever this says)."""
+    if value is None:
+        return os.cpu_count() or 1
+    if worker and value.strip() == "0":
+        raise SettingsError(
+            "PUSHGRADE_WORKERS must be at least 1 in a process that grades; to serve webhooks "
+            "without grading, run `pushgrade web`"
+        )
+    return _int("PUSHGRADE_WORKERS", value, low=0 if not worker else 1, high=256)
 
 
 def _url(name: str, value: str) -> str:

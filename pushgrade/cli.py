@@ -25,13 +25,60 @@ EXIT_GRADED, EXIT_USAGE, EXIT_COULD_NOT_RUN = 0, 2, 3
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    return args.func(args)
+    stdout = sys.stdout
+    sys.stdout = _Reader(stdout)  # `pushgrade … | head` is no error
+    try:
+        parser = _parser()
+        args = parser.parse_args(argv)
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        code = args.func(args)
+        sys.stdout.flush()
+        return code
+    finally:
+        sys.stdout = stdout
+
+
+class _Reader:
+    """Standard output whose reader may leave before the end (`pushgrade try … | head -1`):
+    what would still be written is dropped quietly, and the command ends with its own exit
+    code (grading ran, or not), not a BrokenPipeError."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._left()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._left()
+
+    def _left(self) -> None:
+        import contextlib
+        import os
+
+        self.gone = True
+        # Python flushes standard output once more on its way out: give what is still buffered
+        # somewhere to go.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -152,22 +199,56 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_regrade(args: argparse.Namespace) -> int:
     import asyncio
-    import os
 
-    from ghapp.store.db import DEFAULT_URL, make_engine, migrate, sessionmaker
+    from ghapp.settings import SettingsError, from_env
+    from ghapp.store import reads
+    from ghapp.store.db import (
+        DatabaseUnreachable,
+        make_engine,
+        migrate_when_reachable,
+        missing_sqlite_file,
+        sessionmaker,
+    )
     from ghapp.store.requests import request_regrade_all
 
-    async def run() -> list[int]:
-        engine = make_engine(os.environ.get("PUSHGRADE_DATABASE_URL", "").strip() or DEFAULT_URL)
+    try:
+        settings = from_env(web=False, worker=False)  # the database's settings only
+    except SettingsError as err:
+        return _error(err)
+    missing = missing_sqlite_file(settings.database_url)
+    if missing is not None:  # never a new, empty database that knows of nothing to regrade
+        return _error(
+            f"no pushgrade database at {missing}: run this where `pushgrade serve` runs, or "
+            "set PUSHGRADE_DATABASE_URL to its database"
+        )
+
+    async def run() -> str | list[int]:
+        engine = make_engine(settings.database_url)
         try:
-            await migrate(engine)
+            await migrate_when_reachable(engine, wait_s=settings.database_wait_s)
+            sessions = sessionmaker(engine)
+            account = await reads.account(sessions, args.org)
+            if account is None:
+                known = ", ".join(a.login for a in await reads.accounts(sessions)) or "none yet"
+                return f"no account {args.org} in this database (the accounts in it: {known})"
+            names = [a.name for a in await reads.assignments(sessions, account.login)]
+            if args.assignment not in names:
+                return (
+                    f"{account.login} has no assignment {args.assignment!r} (its assignments: "
+                    f"{', '.join(names) or 'none graded yet'})"
+                )
             return await request_regrade_all(
-                sessionmaker(engine), owner=args.org, assignment=args.assignment, by=args.by
+                sessions, owner=account.login, assignment=args.assignment, by=args.by
             )
         finally:
             await engine.dispose()
 
-    jobs = asyncio.run(run())
+    try:
+        jobs = asyncio.run(run())
+    except DatabaseUnreachable as err:
+        return _error(err)
+    if isinstance(jobs, str):
+        return _error(jobs)
     if not jobs:
         print(f"pushgrade: no graded push of {args.assignment!r} in {args.org}: nothing to regrade")
         return 0
@@ -175,6 +256,12 @@ def _cmd_regrade(args: argparse.Namespace) -> int:
         f"pushgrade: {len(jobs)} repositor{'ies' if len(jobs) != 1 else 'y'} queued for regrading"
     )
     return 0
+
+
+def _error(err: object) -> int:
+    """A usage or start-up error: one line on standard error, exit code 2."""
+    print(f"pushgrade: {err}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _cmd_try(args: argparse.Namespace) -> int:
@@ -251,9 +338,13 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from pushgrade.demo import CannotDemo
     from pushgrade.demo import main as demo_main
 
-    return demo_main()
+    try:
+        return demo_main()
+    except CannotDemo as err:
+        return _error(err)
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:

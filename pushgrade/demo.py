@@ -8,6 +8,7 @@ then a fixed one, and prints each check run as it moves from queued to its resul
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import secrets
 import tempfile
@@ -26,15 +27,43 @@ IMAGE = "pushgrade-example/python-pytest:1"
 ORG, REPO = "cs101-fall", "hw1-alice"
 
 
+class CannotDemo(Exception):
+    """What the demo needs is not there; the message is one line saying what to do."""
+
+
 def ensure_image(image: str = IMAGE) -> None:
-    client = docker.from_env()
     try:
-        client.images.get(image)
-        return
-    except docker.errors.ImageNotFound:
-        pass
-    print(f"building the example grader {image} …", flush=True)
-    client.images.build(path=str(EXAMPLE / "grader"), tag=image, rm=True)
+        client = docker.from_env()
+        try:
+            client.images.get(image)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        print(f"building the example grader {image} …", flush=True)
+        client.images.build(path=str(EXAMPLE / "grader"), tag=image, rm=True)
+    except docker.errors.BuildError as err:
+        raise CannotDemo(f"building the example grader {image} failed: {err.msg}") from None
+    except docker.errors.DockerException as err:
+        where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        raise CannotDemo(
+            f"the Docker engine at {where} did not answer ({_short(err)}): start it (./dev "
+            "installs and starts one) or point DOCKER_HOST at one"
+        ) from None
+
+
+def _short(err: Exception) -> str:
+    text = str(getattr(err, "explanation", None) or err).strip()
+    for cause, said in _CAUSES:
+        if cause in text:
+            return said
+    return text.splitlines()[0][:200] if text else type(err).__name__
+
+
+_CAUSES = (
+    ("FileNotFoundError", "no socket there"),
+    ("ConnectionRefusedError", "connection refused"),
+    ("PermissionError", "permission denied: is this user in the docker group?"),
+)
 
 
 def simulator_settings(sim: GitHubSimulator, database_url: str, *, workers: int = 2) -> Settings:

@@ -251,7 +251,6 @@ async def serve_forever(settings: Settings, *, serve_web: bool, run_worker: bool
         where = ""
         if app.url:
             where = f" on {app.url}" if serve_web else f", /healthz and /metrics on {app.url}"
-        log.warning("pushgrade %s running%s", parts, where)
         print(f"pushgrade: {parts} running{where}", flush=True)
         waits: set[asyncio.Future] = {asyncio.ensure_future(done.wait())}
         if app.worker_task is not None:

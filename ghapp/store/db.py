@@ -33,8 +33,52 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 DEFAULT_URL = "sqlite+aiosqlite:///pushgrade.sqlite3"
 
 
+_DATABASES = "PostgreSQL (postgresql://USER:PASSWORD@HOST:PORT/NAME) or SQLite (sqlite:///FILE)"
+
+
+def async_url(value: str | None) -> str:
+    """A database URL as the async URL pushgrade connects with: `postgresql://` (and
+    `postgres://`, as hosting services write it) runs on asyncpg, `sqlite:///FILE` on aiosqlite;
+    empty is the default. Anything else is a ValueError whose message follows the setting's
+    name (" is not …", ": …") and never repeats the URL (it may hold a password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not value:
+        return DEFAULT_URL
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError):
+        raise ValueError(f" is not a database URL: pushgrade runs on {_DATABASES}") from None
+    backend, _, driver = url.drivername.partition("+")
+    wanted = {"postgresql": "asyncpg", "postgres": "asyncpg", "sqlite": "aiosqlite"}.get(backend)
+    if wanted is None:
+        raise ValueError(f": {backend} is not supported; pushgrade runs on {_DATABASES}")
+    if driver not in ("", wanted):
+        raise ValueError(
+            f": pushgrade talks to {backend} with {wanted}, not {driver}: "
+            f"write {backend}://… or {backend}+{wanted}://…"
+        )
+    backend = "postgresql" if backend == "postgres" else backend
+    return url.set(drivername=f"{backend}+{wanted}").render_as_string(hide_password=False)
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names when it does not exist (a command that only reads or adds
+    to a database must not make an empty one); None for a file that exists, or a server."""
+    from sqlalchemy.engine import make_url
+
+    if not is_sqlite(url):
+        return None
+    database = make_url(url).database or ""
+    if not database or database.startswith(":memory:") or database.startswith("file:"):
+        return None
+    path = Path(database).resolve()
+    return None if path.exists() else path
 
 
 LOW_DISK = 16 * 1024 * 1024  # SQLite's WAL and its checkpoints need room to grow

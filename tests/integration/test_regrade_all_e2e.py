@@ -73,6 +73,11 @@ async def test_regrade_all_regrades_each_repo_once_in_the_background_and_on_time
     monkeypatch.setattr(outbox, "stage", record_stage)
     monkeypatch.setattr(outbox, "enqueue", record_enqueue)
     monkeypatch.setenv("PUSHGRADE_DATABASE_URL", settings_for(sim, tmp_path).database_url)
+    # A name mistyped is told, with the names there are, and queues nothing.
+    assert await asyncio.to_thread(main, ["regrade", "hw7", "--org", ORG]) == 2
+    said = capsys.readouterr()
+    assert said.err == f"pushgrade: {ORG} has no assignment 'hw7' (its assignments: hw1, hw2)\n"
+    assert not said.out
     assert await asyncio.to_thread(main, ["regrade", "hw1", "--org", ORG]) == 0
     assert "3 repositories queued for regrading" in capsys.readouterr().out
 
@@ -105,7 +110,8 @@ async def test_regrade_all_with_nothing_graded_queues_nothing(
     sim, app, tmp_path, monkeypatch, capsys
 ):
     monkeypatch.setenv("PUSHGRADE_DATABASE_URL", settings_for(sim, tmp_path).database_url)
-    assert await asyncio.to_thread(main, ["regrade", "hw9", "--org", ORG]) == 0
-    assert "nothing to regrade" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["regrade", "hw9", "--org", ORG]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith(f"pushgrade: no account {ORG} in this database (the accounts in it:")
     async with app.sessions() as session:
         assert (await session.execute(select(Job))).first() is None

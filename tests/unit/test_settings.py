@@ -155,3 +155,50 @@ def test_a_wrong_tenancy_setting_is_one_clear_line(env, said):
     with pytest.raises(SettingsError) as err:
         from_env({**WEB, **env}, worker=False)
     assert said in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "url"),
+    [
+        (None, "sqlite+aiosqlite:///pushgrade.sqlite3"),
+        ("", "sqlite+aiosqlite:///pushgrade.sqlite3"),
+        ("sqlite:///grades.db", "sqlite+aiosqlite:///grades.db"),
+        ("sqlite+aiosqlite:////var/lib/pg/x.db", "sqlite+aiosqlite:////var/lib/pg/x.db"),
+        ("postgresql://u:p@db/pushgrade", "postgresql+asyncpg://u:p@db/pushgrade"),
+        ("postgres://u:p%40ss@db:5433/pg", "postgresql+asyncpg://u:p%40ss@db:5433/pg"),
+        ("postgresql+asyncpg://u@db/pg?ssl=require", "postgresql+asyncpg://u@db/pg?ssl=require"),
+        ("postgresql:///pushgrade", "postgresql+asyncpg:///pushgrade"),  # a local socket
+    ],
+)
+def test_database_urls_run_on_pushgrades_drivers(value, url):
+    from ghapp.settings import database_url
+
+    assert database_url(value) == url
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("mysql://root:hunter22@db/x", "mysql is not supported"),
+        ("mssql+pyodbc://sa:hunter22@db/x", "mssql is not supported"),
+        ("hunter22", "is not a database URL"),
+        ("postgresql+psycopg2://u:hunter22@db/x", "with asyncpg, not psycopg2"),
+        ("sqlite+pysqlite:///x.db", "with aiosqlite, not pysqlite"),
+    ],
+)
+def test_a_database_url_pushgrade_cannot_use_is_one_line_without_its_password(value, said):
+    from ghapp.settings import database_url
+
+    with pytest.raises(SettingsError, match=said) as err:
+        database_url(value)
+    assert "hunter22" not in str(err.value) and "\n" not in str(err.value)
+    assert "PUSHGRADE_DATABASE_URL" in str(err.value)
+
+
+@pytest.mark.parametrize(("web", "worker"), [(True, True), (False, True)])
+def test_a_process_that_grades_needs_a_slot(pem, web, worker):
+    env = {"PUSHGRADE_APP_ID": "1", "PUSHGRADE_PRIVATE_KEY": pem, "PUSHGRADE_WEBHOOK_SECRET": "s"}
+    env["PUSHGRADE_WORKERS"] = "0"
+    with pytest.raises(SettingsError, match="at least 1"):
+        from_env(env, web=web, worker=worker)
+    assert from_env(env, web=True, worker=False).workers == 0  # `pushgrade web` grades nothing
