@@ -103,6 +103,11 @@ def _parser() -> argparse.ArgumentParser:
     try_.add_argument(
         "--config", type=Path, metavar="FILE", help="a .github/pushgrade.yml to take settings from"
     )
+    try_.add_argument(
+        "--assignment",
+        metavar="NAME",
+        help="which of the config file's assignments (when it lists several)",
+    )
     try_.add_argument("--json", action="store_true", help="print the Outcome as one JSON object")
     try_.set_defaults(func=_cmd_try)
 
@@ -148,11 +153,15 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check-config",
         help="check a .github/pushgrade.yml and show the settings it resolves to",
-        description="Check a repo's .github/pushgrade.yml (and the org's, with --org-file) and "
+        description="Check a repo's .github/pushgrade.yml, the org's (--org-file), or both, and "
         "print each assignment's settings, one a line, with where each comes from (org, repo or "
-        "default), or every error with its line and column. Exit code 0 when valid, 2 when not.",
+        "default), or every error with its line and column, in line order. What `try` and the "
+        "app require, it requires: each assignment a grader (image: or grader:), from the org's "
+        "file when there is one. Exit code 0 when valid, 2 when not.",
     )
-    check.add_argument("file", type=Path, metavar="FILE", help="the repo's .github/pushgrade.yml")
+    check.add_argument(
+        "file", type=Path, nargs="?", metavar="FILE", help="the repo's .github/pushgrade.yml"
+    )
     check.add_argument(
         "--org-file", type=Path, metavar="FILE", help="the org's .github/pushgrade.yml"
     )
@@ -351,11 +360,20 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     from ghapp.core.config import ConfigError, load_file
     from ghapp.core.policy import resolve
 
+    if args.file is None and args.org_file is None:
+        return _error("check-config: give a repo's file, --org-file ORG_FILE, or both")
+    repo = org = None
     try:
-        repo = load_file(_read(args.file), file=str(args.file))
-        org = None
         if args.org_file is not None:
-            org = load_file(_read(args.org_file), file=str(args.org_file), org=True)
+            org = load_file(
+                _read(args.org_file), file=str(args.org_file), org=True, standalone=True
+            )
+        if args.file is not None:
+            text = _read(args.file)
+            if args.org_file is None:
+                _org_file_hint(args.file, text)
+            # With the org's file, the org's assignment gives the grader; alone, the repo's must.
+            repo = load_file(text, file=str(args.file), standalone=org is None)
         if args.repo is not None:
             resolution = resolve(args.repo, org=org, repo=repo)
             if resolution.config is None:
@@ -370,13 +388,36 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
             for name, assignment in (config.assignments if config else {}).items():
                 _print_assignment(name, assignment, where)
     except ValueError as err:
-        print(f"pushgrade: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(err)
     except ConfigError as err:
         for problem in err.problems:
             print(f"{err.file}: {problem}")
         return EXIT_USAGE
     return 0
+
+
+def _org_file_hint(path: Path, text: bytes) -> None:
+    """A repo's file that reads like the org's (it names teachers, or assignments each for
+    repos of their own): say how to check it as the org's."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError):
+        return  # its own errors are told
+    if not isinstance(data, dict):
+        return
+    assignments = data.get("assignments")
+    scoped = isinstance(assignments, dict) and any(
+        isinstance(a, dict) and "repos" in a for a in assignments.values()
+    )
+    if "teachers" in data or scoped:
+        print(
+            f"pushgrade: note: {path} reads like an org's file (it names "
+            f"{'teachers' if 'teachers' in data else 'repos for its assignments'}): check it "
+            f"as one with `pushgrade check-config --org-file {path}`",
+            file=sys.stderr,
+        )
 
 
 def _cmd_check_policy(args: argparse.Namespace) -> int:
@@ -463,24 +504,50 @@ def _print_settings(title: str, config: AssignmentConfig, sources: Mapping[str, 
 
 
 def _try_config(args: argparse.Namespace) -> AssignmentConfig:
-    from ghapp.core.config import AssignmentConfig, load_config
+    """The settings `try` grades with: the config file's assignment (either form, checked as
+    `check-config` checks it), then the flags."""
+    from ghapp.core.config import AssignmentConfig, consistency_problems, load_file
 
     fields: dict = {}
     if args.config is not None:
-        try:
-            text = args.config.read_bytes()
-        except OSError as err:
-            raise ValueError(f"cannot read {args.config}: {err.strerror}") from None
-        fields = load_config(text, file=str(args.config)).model_dump()
+        config = load_file(_read(args.config), file=str(args.config), standalone=not args.image)
+        names = list(config.assignments)
+        if args.assignment is not None:
+            if args.assignment not in config.assignments:
+                raise ValueError(
+                    f"{args.config} has no assignment {args.assignment!r} "
+                    f"(its assignments: {', '.join(names)})"
+                )
+            name = args.assignment
+        elif len(names) > 1:
+            raise ValueError(
+                f"{args.config} lists {len(names)} assignments ({', '.join(names)}): say which "
+                "with --assignment NAME"
+            )
+        else:
+            name = names[0]
+        fields = config.assignments[name].model_dump()
+    elif args.assignment is not None:
+        raise ValueError("--assignment picks one of a --config file's assignments")
     if args.image:
         fields["image"] = args.image
+        fields.pop("grader", None)
     if args.timeout is not None:
         if args.timeout <= 0:
             raise ValueError("--timeout must be a positive number of seconds")
         fields["timeout"] = args.timeout
     if not fields.get("image"):
+        if fields.get("grader"):
+            raise ValueError(
+                "the config builds its grader from a repository (grader:): build that image "
+                "and give it with --image IMAGE"
+            )
         raise ValueError("no grader image: give --image IMAGE or a --config file with 'image:'")
-    return AssignmentConfig.model_validate(fields)
+    fields.pop("repos", None)
+    settled = AssignmentConfig.model_validate(fields)
+    for field, message in consistency_problems(settled):  # as the app would refuse it
+        raise ValueError(f"{args.config or '--timeout'}: {field}: {message}")
+    return settled
 
 
 def render_text(outcome: Outcome, path: Path, image: str) -> str:

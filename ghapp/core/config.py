@@ -284,14 +284,20 @@ def load_config(text: str | bytes, *, file: str = ".github/pushgrade.yml") -> As
 
 
 def load_file(
-    text: str | bytes, *, file: str = ".github/pushgrade.yml", org: bool = False
+    text: str | bytes,
+    *,
+    file: str = ".github/pushgrade.yml",
+    org: bool = False,
+    standalone: bool = False,
 ) -> PushgradeConfig:
     """Either form; the short form becomes one assignment named "default" with no `repos`.
 
     `image` may be missing here (the other file may set it): `ghapp.core.policy.resolve` requires
-    it. Settings that contradict each other within one assignment are refused here; those that only
-    contradict once the org and repo files are merged are refused by `resolve`. An org file's
-    assignments must each say which repos they are for.
+    it, and so does `standalone`: a file whose assignments are complete as written (the org's,
+    to which a repo's file adds only `branches` and `check_name`, or a repo's in an org without
+    one), where every rule applies. Otherwise settings that contradict each other within one
+    assignment are refused here, and those that only contradict once the org and repo files are
+    merged by `resolve`. An org file's assignments must each say which repos they are for.
     """
     node, data = parse_yaml(text, file)
     context = {"image_optional": True}
@@ -345,13 +351,24 @@ def load_file(
             if not prefix:
                 message = "an org file lists assignments:, each with repos: (a glob, 'hw1-*')"
             problems.append(ConfigProblem(where, field, message))
-        for field, message in consistency_problems(assignment, only_set=True):
+        if standalone and assignment.image is None and assignment.grader is None:
+            loc = [*prefix, "image"]
+            problems.append(ConfigProblem(locate(node, loc), ".".join(loc), _NO_GRADER[org]))
+        for field, message in consistency_problems(assignment, only_set=not standalone):
             loc = [*prefix, *field.split(".")]
             problems.append(ConfigProblem(locate(node, loc), ".".join(loc), message))
     if problems:
         raise ConfigError(file, problems)
     config._file = file
     return config
+
+
+_NO_GRADER = {
+    True: "this setting is required (or grader:, a repository to build the grader from): a "
+    "repo's own file cannot give an org file's assignment its grader",
+    False: "this setting is required (or grader:, a repository to build the grader from), "
+    "unless the org's file gives this repo's assignment one",
+}
 
 
 def consistency_problems(

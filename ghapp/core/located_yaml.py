@@ -5,6 +5,7 @@ files (`ghapp.core.config`) and the operator's policy (`ghapp.core.tenants`)."""
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -29,10 +30,21 @@ class ConfigProblem:
 
 
 class ConfigError(Exception):
+    """A file's problems, in the order of its lines (the whole file's first): as a teacher
+    reads and fixes it, whatever order the checks found them in."""
+
     def __init__(self, file: str, problems: list[ConfigProblem]) -> None:
         self.file = file
-        self.problems = problems
+        self.problems = sorted(problems, key=_line_order)
         super().__init__(f"{file}: " + "; ".join(str(p) for p in problems) if problems else file)
+
+
+_WHERE = re.compile(r"line (\d+), column (\d+)")
+
+
+def _line_order(problem: ConfigProblem) -> tuple[int, int]:
+    found = _WHERE.match(problem.where)
+    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
 
 
 def parse_yaml(text: str | bytes, file: str) -> tuple[yaml.Node | None, dict]:

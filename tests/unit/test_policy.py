@@ -318,9 +318,16 @@ def test_values_are_shown_as_a_teacher_would_write_them(key, value, shown):
 # --- pushgrade check-config ---------------------------------------------------------------------
 
 
+# The org file as check-config needs it: each assignment with its grader (`open` has none: a
+# repo's own file cannot give it one, so no push to lab-* could be graded).
+CHECKED_ORG = ORG.replace(
+    '    repos: "lab-*"\n', '    repos: "lab-*"\n    image: ghcr.io/cs101/lab:1\n'
+)
+
+
 @pytest.fixture
 def files(tmp_path):
-    (tmp_path / "org.yml").write_text(ORG)
+    (tmp_path / "org.yml").write_text(CHECKED_ORG)
     (tmp_path / "repo.yml").write_text("image: evil:1\nvisibility: full\nlimits: {cpus: 2}\n")
     return tmp_path
 
@@ -373,8 +380,55 @@ def test_check_config_without_a_repo_shows_each_assignment_on_its_own(files, cap
         "open in the org file (repos: lab-*)",
         "default in the repo file (repos: this repo)",
     ]
-    assert ["image", "(not", "set)", "(default)"] in _lines(out)
+    assert ["image", '"ghcr.io/cs101/lab:1"', "(org)"] in _lines(out)
     assert ["image", '"evil:1"', "(repo)"] in _lines(out)
+
+
+def test_check_config_requires_a_grader_where_try_and_the_app_do(files, capsys):
+    """A repo file alone is complete as written (as `try` reads it); so is an org file, whose
+    assignments a repo's file cannot give a grader. A repo file beside the org's needs none."""
+    (files / "open.yml").write_text(ORG)
+    assert main(["check-config", "--org-file", str(files / "open.yml")]) == 2
+    out = capsys.readouterr().out
+    assert out == (
+        f"{files / 'open.yml'}: line 15, column 5 assignments.open.image: this setting is "
+        "required (or grader:, a repository to build the grader from): a repo's own file cannot "
+        "give an org file's assignment its grader\n"
+    )
+    (files / "bare.yml").write_text("visibility: score\ntimeout: 30\n")
+    assert main(["check-config", str(files / "bare.yml")]) == 2
+    assert "line 1, column 1 image: this setting is required" in capsys.readouterr().out
+    code = main(["check-config", str(files / "bare.yml"), "--org-file", str(files / "org.yml")])
+    assert code == 0  # the org's assignments give the graders
+
+
+def test_check_config_checks_an_org_file_on_its_own(files, capsys):
+    assert main(["check-config", "--org-file", str(files / "org.yml")]) == 0
+    titles = [line for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]
+    assert titles[0] == "hw1 in the org file (repos: hw1-*)" and len(titles) == 4
+    assert main(["check-config"]) == 2
+    assert "give a repo's file, --org-file ORG_FILE, or both" in capsys.readouterr().err
+
+
+def test_check_config_suggests_org_file_for_a_file_that_reads_like_the_orgs(files, capsys):
+    (files / "teachers.yml").write_text(
+        "teachers: [staff]\nassignments:\n  hw1: {repos: 'hw1-*', image: g}\n"
+    )
+    assert main(["check-config", str(files / "teachers.yml")]) == 2
+    said = capsys.readouterr()
+    assert f"check it as one with `pushgrade check-config --org-file {files / 'teachers.yml'}`" in (
+        said.err
+    )
+    assert "only the org file (in the org's .github repository) names teachers" in said.out
+    assert main(["check-config", "--org-file", str(files / "teachers.yml")]) == 0
+
+
+def test_check_config_lists_errors_in_line_order(files, capsys):
+    (files / "mixed.yml").write_text("visibility: nope\ntimeout: -1\nimage: 'a b'\n")
+    assert main(["check-config", str(files / "mixed.yml")]) == 2
+    out = capsys.readouterr().out
+    lines = [int(line.split(" ")[2].rstrip(",")) for line in out.splitlines()]
+    assert lines == [1, 2, 3], out  # not the order the model declares them in
 
 
 def test_check_config_lists_every_error_with_its_line_and_exits_2(files, capsys):
