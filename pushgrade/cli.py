@@ -552,7 +552,7 @@ def _try_config(args: argparse.Namespace) -> AssignmentConfig:
 
 def render_text(outcome: Outcome, path: Path, image: str) -> str:
     """A terminal report: the verdict first, then each test, then the log."""
-    from runner.outcome import Status, TestStatus
+    from runner.outcome import ErrorKind, Status, TestStatus
 
     marks = {
         TestStatus.PASSED: "✔",
@@ -570,6 +570,11 @@ def render_text(outcome: Outcome, path: Path, image: str) -> str:
     lines.append(verdict)
     if outcome.reason:
         lines.append(outcome.reason)
+    if outcome.error in (ErrorKind.GRADER_FAILED, ErrorKind.BAD_RESULTS):
+        lines.append(
+            "This is the grader's failure, not the submission's: a student's check run says "
+            "it is not graded yet, and the push keeps its time until it is regraded."
+        )
     if outcome.tests:
         lines.append("")
         width = min(max(len(t.name) for t in outcome.tests), 60)

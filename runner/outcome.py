@@ -51,6 +51,9 @@ class ErrorKind(StrEnum):
     OUT_OF_MEMORY = "out_of_memory"
     OUTPUT_FLOOD = "output_flood"
     BAD_RESULTS = "bad_results"
+    # The grader did not produce what it declared (`results:`): the teacher's to fix, not a
+    # failure of the student's work.
+    GRADER_FAILED = "grader_failed"
 
     @property
     def could_not_run(self) -> bool:

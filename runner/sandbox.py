@@ -400,7 +400,7 @@ class Sandbox:
             results_problem=problem,
             tap=tap.finish(),
         )
-        return decide(facts, limits).model_copy(update={"phases": phases})
+        return decide(facts, limits, declared=spec.results).model_copy(update={"phases": phases})
 
     def _prepare_volumes(self, run_id: str) -> tuple[str, str]:
         self._ensure_template()

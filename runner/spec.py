@@ -65,3 +65,6 @@ class SandboxSpec:
     # Who pulls it and with which login (runner.registry.PullAuth); None: the worker's own
     # DOCKER_CONFIG login. Not part of the repr: it may hold a password.
     pull_auth: object | None = field(default=None, repr=False, compare=False)
+    # What the grader declared it produces ("gradescope", "junit", "tap", "exit-code"); None:
+    # inferred from what it left (results.json, JUnit XML, TAP, else the exit code).
+    results: str | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from runner.outcome import ErrorKind, Outcome, Status
+from runner.outcome import ErrorKind, Outcome, ResultsSource, Status
 from runner.results import (
     ParsedResults,
     ResultsError,
@@ -39,7 +39,23 @@ class RunFacts:
     tap: ParsedResults | None = None
 
 
-def decide(facts: RunFacts, limits: SandboxLimits) -> Outcome:
+# What a grader may declare it produces (the config's `results:`), and the source each means.
+DECLARED = {
+    "gradescope": ResultsSource.RESULTS_JSON,
+    "junit": ResultsSource.JUNIT,
+    "tap": ResultsSource.TAP,
+    "exit-code": ResultsSource.EXIT_CODE,
+}
+_PRODUCES = {
+    ResultsSource.RESULTS_JSON: "/results/results.json",
+    ResultsSource.JUNIT: "JUnit XML under /results/",
+    ResultsSource.TAP: "TAP on its output",
+}
+
+
+def decide(facts: RunFacts, limits: SandboxLimits, *, declared: str | None = None) -> Outcome:
+    """The outcome of a run. `declared`: what the grader said it produces (see DECLARED); then
+    results of that kind are the only ones read, and none is the grader's failure."""
     common = {
         "duration_s": round(facts.duration_s, 3),
         "exit_code": facts.exit_code,
@@ -61,8 +77,9 @@ def decide(facts: RunFacts, limits: SandboxLimits) -> Outcome:
             "output and was stopped; the log keeps its beginning and end.",
             **common,
         )
+    expected = DECLARED.get(declared) if declared else None
     try:
-        parsed = _read_results(facts)
+        parsed = _read_results(facts, expected)
     except ResultsError as err:
         if facts.timed_out:
             return _timed_out(None, limits, common)
@@ -71,12 +88,21 @@ def decide(facts: RunFacts, limits: SandboxLimits) -> Outcome:
         )
     if facts.timed_out:
         return _timed_out(parsed, limits, common)
+    if parsed is None and expected not in (None, ResultsSource.EXIT_CODE):
+        return Outcome.errored(
+            ErrorKind.GRADER_FAILED,
+            f"The grader declares results: {declared} but left no {_PRODUCES[expected]}; it "
+            f"{_exited(facts.exit_code)}.",
+            **common,
+        )
     if parsed is None:
         parsed = results_from_exit_code(facts.exit_code if facts.exit_code is not None else -1)
     reason = None
     passed = parsed.passed
     if parsed.source == "exit_code" and facts.exit_code != 0:
         reason = f"The grader {_exited(facts.exit_code)} and wrote no results file."
+        if expected is ResultsSource.EXIT_CODE:
+            reason = f"The grader {_exited(facts.exit_code)}: the tests did not pass."
     elif parsed.source == "tap" and facts.exit_code != 0:
         # A TAP harness that exits non-zero has failed, whatever lines it printed before.
         passed = False
@@ -95,17 +121,23 @@ def _exited(exit_code: int | None) -> str:
     return "ended without an exit code" if exit_code is None else f"exited with code {exit_code}"
 
 
-def _read_results(facts: RunFacts) -> ParsedResults | None:
+def _read_results(facts: RunFacts, expected: ResultsSource | None) -> ParsedResults | None:
+    """The results of the declared kind (`expected`), else of the first kind found; None for
+    none (the exit code decides, unless a kind was declared)."""
+    if expected is ResultsSource.EXIT_CODE:
+        return None
     if facts.results_problem:
         raise ResultsError(facts.results_problem)
-    if "results.json" in facts.results_files:
+    if expected in (None, ResultsSource.RESULTS_JSON) and "results.json" in facts.results_files:
         return parse_gradescope(facts.results_files["results.json"], file="results.json")
     xml = sorted(
         (path, data) for path, data in facts.results_files.items() if path.endswith(".xml")
     )
-    if xml:
+    if expected in (None, ResultsSource.JUNIT) and xml:
         return parse_junit(xml)
-    return facts.tap
+    if expected in (None, ResultsSource.TAP):
+        return facts.tap
+    return None
 
 
 def _timed_out(parsed: ParsedResults | None, limits: SandboxLimits, common: dict) -> Outcome:

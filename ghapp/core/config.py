@@ -64,6 +64,17 @@ class LatePolicy(StrEnum):
     IGNORE = "ignore"  # a late push is not graded
 
 
+class ResultsKind(StrEnum):
+    """What a grader declares it produces (`results:`). Declared, results of that kind are the
+    only ones read, and a grader that leaves none (or crashes first) is the grader's failure,
+    never the student's; left out, the kind is inferred from what the grader leaves."""
+
+    GRADESCOPE = "gradescope"  # /results/results.json
+    JUNIT = "junit"  # JUnit XML files under /results/
+    TAP = "tap"  # TAP on standard output
+    EXIT_CODE = "exit-code"  # 0 passes, anything else fails
+
+
 class OnGraderPush(StrEnum):
     REBUILD = "rebuild"  # a push to the grader repo builds the new image for the next pushes
     REGRADE = "regrade"  # ... and regrades every repo's latest graded push with it
@@ -170,7 +181,7 @@ class LateConfig(BaseModel):
 # short-form config (stored with each job) is what it always was.
 _NEWER_FIELDS = (
     "repos", "branches", "due", "late", "max_graded_per_day", "after_due", "check_name",
-    "grader", "on_grader_push",
+    "grader", "on_grader_push", "results",
 )  # fmt: skip
 
 
@@ -200,6 +211,7 @@ class AssignmentConfig(BaseModel):
     check_name: str = Field("pushgrade", min_length=1, max_length=100)
     grader: Grader = Field(None, validate_default=True)
     on_grader_push: Annotated[OnGraderPush, BeforeValidator(_one_value)] = OnGraderPush.REBUILD
+    results: Annotated[ResultsKind | None, BeforeValidator(_one_value)] = None
 
     @field_validator("grader", mode="after")
     @classmethod
@@ -235,6 +247,7 @@ class AssignmentConfig(BaseModel):
             runtime=None if self.runtime is Runtime.RUNC else self.runtime.value,
             as_root=self.run_as_root,
             pull_missing=pull_missing,
+            results=self.results.value if self.results else None,
         )
 
 

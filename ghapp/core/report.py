@@ -224,12 +224,23 @@ _PROBLEMS: dict[str, tuple[str, str]] = {
         "The grader's results could not be read",
         "The grader ran, but the results it wrote could not be read.",
     ),
+    ErrorKind.GRADER_FAILED: (
+        "The grader failed",
+        "The grader for this assignment stopped before it reported its results.",
+    ),
     ErrorKind.BAD_ARCHIVE: (
         "The submission could not be unpacked",
         "This commit could not be unpacked for grading; the details below say why. "
         "Push a commit without the problem to be graded.",
     ),
 }
+
+
+# Regrades keep the deadline standing of the push they regrade (ghapp.store.requests).
+KEEPS_ITS_TIME = (
+    "Your push keeps the time it was received: once your teacher has fixed the problem and "
+    "regraded it, it is graded as of that time."
+)
 
 
 def render_error_report(
@@ -243,7 +254,14 @@ def render_error_report(
     student can read anyway: their own archive, or the config file in their own repository.
     """
     title, description = _PROBLEMS.get(kind, _PROBLEMS[ErrorKind.SANDBOX_FAILED])
-    summary = f"{description} Your code was not graded. Your teacher has been notified."
+    if student_may_read:  # theirs to fix: their archive, their own config file
+        summary = f"{description} Your code was not graded. Your teacher has been notified."
+    else:
+        title = f"Not graded yet: {title[0].lower()}{title[1:]}"
+        summary = (
+            f"{description} This is not a verdict on your code, which was not graded yet. "
+            f"{KEEPS_ITS_TIME} Your teacher has been notified."
+        )
     text = None
     if student_may_read and problem_for_teacher.strip():
         heading = "The problem, as pushgrade found it:"

@@ -54,6 +54,7 @@ GRADER_PROBLEMS = frozenset(
         ErrorKind.IMAGE_NOT_FOUND,
         ErrorKind.IMAGE_NO_COMMAND,
         ErrorKind.BAD_RESULTS,
+        ErrorKind.GRADER_FAILED,
         ErrorKind.OVER_LIMITS,
     }
 )

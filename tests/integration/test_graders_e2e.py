@@ -99,7 +99,7 @@ async def test_a_broken_grader_dockerfile_asks_the_teacher_to_act_with_the_log_t
     sha = await sim.push(ORG, "hw1-bob", {"calc.py": PASSING})
     run = await completed(sim, "hw1-bob", sha)
     assert run["conclusion"] == "action_required"
-    assert run["output"]["title"] == "The grader could not be built"
+    assert run["output"]["title"] == "Not graded yet: the grader could not be built"
     assert "Your teacher has been notified" in run["output"]["summary"]
     shown = str(run["output"])
     assert "compiling the hidden tests" not in shown and "exit 3" not in shown

@@ -760,3 +760,22 @@ def test_any_yaml_shaped_full_form_gives_a_file_or_a_config_error(lines):
 @given(st.text())
 def test_any_text_gives_a_file_or_a_config_error(text):
     _only_file_or_config_error(text)
+
+
+@pytest.mark.parametrize("kind", ["gradescope", "junit", "tap", "exit-code"])
+def test_a_grader_declares_what_it_produces(kind):
+    config = load_config(f"image: g:1\nresults: {kind}\n")
+    assert config.sandbox_spec().results == kind
+
+
+def test_results_left_out_is_inferred_and_the_stored_dump_is_unchanged():
+    config = load_config("image: g:1\n")
+    assert config.results is None and config.sandbox_spec().results is None
+    assert "results" not in config.model_dump()  # jobs stored before it dump as they did
+
+
+def test_an_unknown_results_kind_names_the_choices():
+    with pytest.raises(ConfigError) as err:
+        load_config("image: g:1\nresults: xunit\n")
+    assert "line 2, column 1 results:" in str(err.value)
+    assert "gradescope" in str(err.value) and "exit-code" in str(err.value)

@@ -436,8 +436,9 @@ def test_error_report_keeps_the_teachers_detail_out_unless_the_student_may_read_
     detail = ".github/pushgrade.yml: line 3, column 1 timeout: must be > 0 (got -1)"
     report = render_error_report(detail)
     assert report.conclusion == "action_required"
-    assert report.title == "Grading is not set up correctly"
+    assert report.title == "Not graded yet: grading is not set up correctly"
     assert "Your teacher has been notified" in report.summary
+    assert "keeps the time it was received" in report.summary  # a teacher's fault: not theirs
     assert "timeout" not in everything(report)
     shown = render_error_report(detail, student_may_read=True)
     assert "timeout: must be > 0" in shown.text
@@ -674,3 +675,18 @@ def test_the_penalty_applies_to_the_total_of_visible_tests_too():
 )
 def test_code_span(text, span):
     assert code(text, 100) == span
+
+
+def test_a_graders_failure_is_not_graded_yet_for_the_student_and_keeps_the_push_s_time():
+    outcome = Outcome.errored(
+        ErrorKind.GRADER_FAILED,
+        "The grader declares results: gradescope but left no /results/results.json; it "
+        "exited with code 1.",
+        log="Traceback: hidden_tests/test_secret.py line 3",
+    )
+    report = render_report(outcome, visibility=Level.FULL)
+    assert report.conclusion == "action_required"  # the teacher has something to do
+    assert report.title == "Not graded yet: the grader failed"
+    assert "not a verdict on your code" in report.summary
+    assert "keeps the time it was received" in report.summary
+    assert "hidden_tests" not in everything(report) and "gradescope" not in everything(report)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from runner.outcome import ErrorKind, ResultsSource, Status, Visibility
 from runner.outcome import TestStatus as CaseStatus  # "Test*" names would be collected by pytest
 from runner.results import parse_tap
@@ -360,3 +362,42 @@ def test_an_empty_junit_report_from_a_grader_that_failed_is_not_a_pass():
     # Failing tests exit non-zero too: that is their report, not a broken grader.
     failing = decide(facts(exit_code=1, results_files={"j.xml": junit(("t", False))}), LIMITS)
     assert failing.status is Status.FAILED and failing.reason is None
+
+
+# --- a grader that declares what it produces (`results:`) -------------------------------------
+
+_FILES = {"results.json": PASSING_JSON, "report.xml": PASSING_JUNIT}
+
+DECLARED = [
+    # (declared, exit code, files left, TAP printed, status, error, source)
+    ("gradescope", 0, _FILES, PASSING_TAP, Status.PASSED, None, ResultsSource.RESULTS_JSON),
+    ("gradescope", 1, {}, None, Status.ERRORED, ErrorKind.GRADER_FAILED, None),
+    ("gradescope", 0, {"report.xml": PASSING_JUNIT}, PASSING_TAP, Status.ERRORED,
+     ErrorKind.GRADER_FAILED, None),  # other kinds do not stand in for the declared one
+    ("junit", 0, _FILES, None, Status.PASSED, None, ResultsSource.JUNIT),
+    ("junit", 137, {}, None, Status.ERRORED, ErrorKind.GRADER_FAILED, None),
+    ("tap", 0, _FILES, PASSING_TAP, Status.PASSED, None, ResultsSource.TAP),
+    ("tap", 2, {}, None, Status.ERRORED, ErrorKind.GRADER_FAILED, None),
+    ("exit-code", 0, _FILES, FAILING_TAP, Status.PASSED, None, ResultsSource.EXIT_CODE),
+    ("exit-code", 1, {}, None, Status.FAILED, None, ResultsSource.EXIT_CODE),
+    (None, 1, {}, None, Status.FAILED, None, ResultsSource.EXIT_CODE),  # inferred, as before
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("declared", "code", "files", "tap", "status", "error", "source"), DECLARED
+)
+def test_a_declared_kind_is_the_only_one_read_and_none_is_the_graders_failure(
+    declared, code, files, tap, status, error, source
+):
+    outcome = decide(facts(exit_code=code, results_files=files, tap=tap), LIMITS, declared=declared)
+    assert (outcome.status, outcome.error, outcome.source) == (status, error, source)
+    if error is ErrorKind.GRADER_FAILED:
+        assert outcome.reason.startswith(f"The grader declares results: {declared} but left no ")
+        assert f"exited with code {code}" in outcome.reason
+        assert not outcome.could_not_run  # it ran: its own failure, not the engine's
+
+
+def test_out_of_memory_still_beats_a_declared_kind():
+    outcome = decide(facts(exit_code=137, oom_killed=True), LIMITS, declared="gradescope")
+    assert outcome.error is ErrorKind.OUT_OF_MEMORY  # the submission's doing, not the grader's
