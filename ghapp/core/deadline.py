@@ -114,3 +114,29 @@ def show(moment: datetime) -> str:
     sign = "+" if total >= 0 else "-"
     hours, minutes = divmod(abs(total), 60)
     return f"{text} {sign}{hours:02d}:{minutes:02d}"
+
+
+def local(moment: datetime, config: AssignmentConfig) -> datetime:
+    """`moment` in the deadline's UTC offset (UTC without one): as students read `due`."""
+    zone: tzinfo = config.due.tzinfo if config.due is not None and config.due.tzinfo else UTC
+    return moment.astimezone(zone)
+
+
+def received_note(config: AssignmentConfig, pushed_at: datetime) -> str | None:
+    """The line a check run opens with when a deadline applies to an on-time push: when it was
+    received, and that it counts as on time (a late push's own note says how late)."""
+    if config.due is None or pushed_at > config.due:
+        return None
+    return f"🕑 Received {show(local(pushed_at, config))}: on time (due {show(config.due)})."
+
+
+def attempts_note(config: AssignmentConfig, graded: int, moment: datetime) -> str | None:
+    """Under a daily limit, the graded pushes left on the day of `moment`, `graded` of them
+    (this one included) counted already."""
+    limit = config.max_graded_per_day
+    if limit is None:
+        return None
+    left = max(0, limit - graded)
+    _, end = day_window(config, moment)
+    pushes = "push" if left == 1 else "pushes"
+    return f"🔢 {left} graded {pushes} left today, of {limit} a day (a new day starts {show(end)})."

@@ -130,9 +130,11 @@ class Lateness:
     late_by: str  # "2 hours 5 minutes"
     due: str  # "2026-12-01 23:59 +01:00"
     penalty: float = 0.0  # the fraction of the score taken off
+    received: str = ""  # when the push was received, as `due` is shown
 
     def note(self) -> str:
-        line = f"⏰ **Late**: received {self.late_by} after the deadline ({self.due})."
+        when = f"{self.received}, " if self.received else ""
+        line = f"⏰ **Late**: received {when}{self.late_by} after the deadline ({self.due})."
         if self.penalty > 0:
             line += f" A late penalty of {_number(round(self.penalty * 100, 2))} % applies."
         return line
@@ -157,6 +159,7 @@ def render_report(
     after_due: bool = False,
     published: bool = False,
     late: Lateness | None = None,
+    notes: Sequence[str] = (),
 ) -> CheckRunReport:
     """The check run for a graded push, as the student may see it.
 
@@ -164,24 +167,29 @@ def render_report(
     `published`: the teacher has published the grades.
     `late`: the push came after the deadline; it is flagged at every level, and any penalty is
     taken off the score wherever a score is shown.
+    `notes`: pushgrade's own lines the summary opens with (when the push was received and that
+    it is on time, the graded pushes left today).
     """
     level = VisibilityLevel(visibility)
     if outcome.status is Status.ERRORED and outcome.error not in _SUBMISSIONS_FAULT:
         kind = outcome.error or ErrorKind.SANDBOX_FAILED
         return render_error_report(
-            outcome.reason or "", kind=kind, student_may_read=kind is ErrorKind.BAD_ARCHIVE
+            outcome.reason or "",
+            kind=kind,
+            student_may_read=kind is ErrorKind.BAD_ARCHIVE,
+            notes=notes,
         )
     penalty = late.penalty if late else 0.0
     view = _view(outcome, level, after_due=after_due, published=published, penalty=penalty)
     all_withheld = view.withheld and not view.tests
+    lead = "\n\n".join([*([late.note()] if late else []), *notes]) or None
     if level is VisibilityLevel.HIDDEN or (
         all_withheld and outcome.status in (Status.PASSED, Status.FAILED)
     ):
-        if late:
-            return CheckRunReport(
-                Conclusion.NEUTRAL, f"{_GRADED} (late)", f"{late.note()}\n\n{_HELD_BACK}"
-            )
-        return CheckRunReport(Conclusion.NEUTRAL, _GRADED, _HELD_BACK)
+        title = f"{_GRADED} (late)" if late else _GRADED
+        return CheckRunReport(
+            Conclusion.NEUTRAL, title, f"{lead}\n\n{_HELD_BACK}" if lead else _HELD_BACK
+        )
     conclusion = _conclusion(outcome, view)
     title = _title(outcome, view, conclusion)
     title = md.one_line(f"Late: {title}" if late else title, MAX_TITLE_CHARS)
@@ -189,7 +197,7 @@ def render_report(
     return CheckRunReport(
         conclusion=conclusion,
         title=title,
-        summary=_summary(outcome, view, title, lead=late.note() if late else None),
+        summary=_summary(outcome, view, title, lead=lead),
         text=_text(outcome, view) if full else None,
         annotations=_annotations(view.tests) if full else (),
     )
@@ -244,7 +252,11 @@ KEEPS_ITS_TIME = (
 
 
 def render_error_report(
-    problem_for_teacher: str, *, kind: ErrorKind | str = "config", student_may_read: bool = False
+    problem_for_teacher: str,
+    *,
+    kind: ErrorKind | str = "config",
+    student_may_read: bool = False,
+    notes: Sequence[str] = (),
 ) -> CheckRunReport:
     """`action_required`: this push was not graded, and someone has to act.
 
@@ -262,6 +274,7 @@ def render_error_report(
             f"{description} This is not a verdict on your code, which was not graded yet. "
             f"{KEEPS_ITS_TIME} Your teacher has been notified."
         )
+    summary = "\n\n".join([*notes, summary])
     text = None
     if student_may_read and problem_for_teacher.strip():
         heading = "The problem, as pushgrade found it:"

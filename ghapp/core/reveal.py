@@ -4,6 +4,7 @@ that shows more. Pure: the worker stores the moment with the submission."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from ghapp.core.config import AssignmentConfig
@@ -19,6 +20,7 @@ def reveal_at(
     *,
     after_due: bool,
     late: Lateness | None,
+    notes: Sequence[str] = (),
 ) -> datetime | None:
     """When the run whose check run now shows `shown` is to be shown again, at the
     after-deadline level; None when never: no deadline, the deadline has passed already
@@ -27,6 +29,6 @@ def reveal_at(
     if after_due or moment is None:
         return None
     later, _ = shown_at(config, moment)
-    if render_report(outcome, visibility=later, after_due=True, late=late) == shown:
+    if render_report(outcome, visibility=later, after_due=True, late=late, notes=notes) == shown:
         return None
     return moment

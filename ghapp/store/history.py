@@ -63,6 +63,26 @@ async def admit(
         return None
 
 
+async def counted_on(
+    sessions: async_sessionmaker, *, owner: str, repo: str, window: tuple[datetime, datetime]
+) -> int:
+    """How many pushes to the repo counted against its daily limit in `window` (graded, or
+    being graded)."""
+    async with sessions() as session:
+        return await session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(
+                Job.owner == owner,
+                Job.repo == repo,
+                Job.counted.is_(True),
+                Job.state.in_([str(s) for s in _GRADED_OR_GRADING]),
+                Job.received_at >= window[0],
+                Job.received_at < window[1],
+            )
+        )
+
+
 async def pushed_at(sessions: async_sessionmaker, job: Job) -> datetime:
     """When this commit was first received as a push: a re-run of an on-time push is on time."""
     if job.trigger == Trigger.PUSH:

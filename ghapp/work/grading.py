@@ -16,10 +16,10 @@ from ghapp.core import checkrun, phases
 from ghapp.core.budget import Priority
 from ghapp.core.checkrun import WriteKind
 from ghapp.core.config import AssignmentConfig
-from ghapp.core.deadline import Standing, describe, judge, penalized, show, shown_at
+from ghapp.core.deadline import day_window, penalized
 from ghapp.core.events import Trigger
-from ghapp.core.report import Lateness, render_report, render_superseded
-from ghapp.core.reveal import reveal_at
+from ghapp.core.report import render_superseded
+from ghapp.core.student import StudentView, student_view
 from ghapp.core.tenants import in_one_line, tenant_problems
 from ghapp.github import DownloadTooLarge, InstallationClient
 from ghapp.store import history, jobs
@@ -98,12 +98,10 @@ async def grade(crew: Crew, job: Job) -> None:
         # The engine restarting, a container that vanished: not the submission's doing nor
         # the teacher's. Try again later (with backoff) before saying anything final.
         raise EngineTrouble(outcome.reason or str(outcome.error))
-    late = await lateness(crew, job, config)
-    level, after_due = shown_at(config, utcnow())
-    report = render_report(outcome, visibility=level, after_due=after_due, late=late)
+    view = await student_view_of(crew, job, config, outcome)
+    report, level, penalty = view.report, view.level, view.penalty
     # Shown less now than after the deadline: the run is re-rendered then (see reveal.py).
-    reveal_when = reveal_at(config, outcome, report, after_due=after_due, late=late)
-    penalty = late.penalty if late else 0.0
+    reveal_when = view.reveal_at
     # The result, the check run's write and the job's end commit together: a crash loses
     # none of them and sends nothing twice.
     async with write_session(crew.sessions) as session:
@@ -119,7 +117,7 @@ async def grade(crew: Crew, job: Job) -> None:
                 score=penalized(outcome.score, penalty),
                 max_score=outcome.max_score,
                 outcome=outcome.model_dump(mode="json"),
-                late=late is not None,
+                late=view.late is not None,
                 penalty=penalty,
                 level=level.value,
                 reveal_at=reveal_when,
@@ -166,11 +164,20 @@ async def _run(
     return await grade_async(archive, spec, sandbox=crew.sandbox), spec.image
 
 
-async def lateness(crew: Crew, job: Job, config: AssignmentConfig) -> Lateness | None:
-    timing = judge(config, await history.pushed_at(crew.sessions, job))
-    if timing.standing is not Standing.LATE or config.due is None:
-        return None
-    return Lateness(describe(timing.late_by), show(config.due), timing.penalty)
+async def student_view_of(
+    crew: Crew, job: Job, config: AssignmentConfig, outcome: Outcome, *, daily: bool = True
+) -> StudentView:
+    """The check run `outcome` of `job` shows its student now: judged by the time its commit
+    was first pushed, with the pushes left today when it counts against a daily limit (not
+    `daily`: a reveal, perhaps days later, says nothing of "today")."""
+    pushed = await history.pushed_at(crew.sessions, job)
+    graded_today = None
+    if daily and config.max_graded_per_day is not None and job.counted:
+        window = day_window(config, job.received_at)
+        graded_today = await history.counted_on(
+            crew.sessions, owner=job.owner, repo=job.repo, window=window
+        )
+    return student_view(config, outcome, pushed_at=pushed, now=utcnow(), graded_today=graded_today)
 
 
 def _result_priority(job: Job) -> Priority:

@@ -10,15 +10,13 @@ import logging
 
 from ghapp.core.budget import Priority
 from ghapp.core.config import AssignmentConfig
-from ghapp.core.deadline import shown_at
 from ghapp.core.oneline import said
-from ghapp.core.report import render_report
 from ghapp.store import jobs
-from ghapp.store.models import Submission, utcnow
+from ghapp.store.models import Submission
 from ghapp.store.reveals import claim_reveal, revealed
 from ghapp.work.crew import Crew
 from ghapp.work.finish import complete
-from ghapp.work.grading import lateness
+from ghapp.work.grading import student_view_of
 from runner.outcome import Outcome
 
 log = logging.getLogger(__name__)
@@ -46,9 +44,7 @@ async def reveal(crew: Crew, submission: Submission) -> None:
         return
     config = AssignmentConfig.model_validate(job.config)
     outcome = Outcome.model_validate(submission.outcome)
-    level, after_due = shown_at(config, utcnow())
-    late = await lateness(crew, job, config)
-    report = render_report(outcome, visibility=level, after_due=after_due, late=late)
-    await complete(crew, job, report, revealing=True, priority=Priority.BACKGROUND)
-    await revealed(crew.sessions, submission.id, level.value)
-    log.info("%s/%s@%s revealed at %s", job.owner, job.repo, job.head_sha[:7], level.value)
+    view = await student_view_of(crew, job, config, outcome, daily=False)
+    await complete(crew, job, view.report, revealing=True, priority=Priority.BACKGROUND)
+    await revealed(crew.sessions, submission.id, view.level.value)
+    log.info("%s/%s@%s revealed at %s", job.owner, job.repo, job.head_sha[:7], view.level.value)

@@ -65,7 +65,7 @@ async def test_a_late_push_is_graded_and_flagged_under_the_grade_policy(sim, app
     run = await completed(sim, "hw1-dee", sha)
     assert run["conclusion"] == "success"
     assert run["output"]["title"].startswith("Late: 5 / 5")
-    assert "received 2 hours after the deadline" in run["output"]["summary"]
+    assert ", 2 hours after the deadline" in run["output"]["summary"]  # received at …
     [graded] = await submissions(app, "hw1-dee")
     assert (graded.late, graded.penalty, graded.score) == (True, 0.0, 5.0)
 
