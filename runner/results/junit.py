@@ -30,6 +30,7 @@ from runner.results.common import (
 )
 
 _SUITE_TAGS = ("testsuites", "testsuite")
+MAX_POINTS = 10_000.0  # one test's max_score
 _POSITION_SUFFIX = re.compile(r": line \d+, column \d+$")
 _COUNT = re.compile(r"\s*\d{1,9}\s*")
 # pytest's junit_logging writes this header even when a test printed nothing.
@@ -87,8 +88,9 @@ class _Tally:
     notes: list[str] = field(default_factory=list)
     seen: int = 0
     failing: int = 0
-    score: int = 0
-    max_score: int = 0
+    score: float = 0.0
+    max_score: float = 0.0
+    bad_points: bool = False
 
     def read_tree(self, file: str, root: Element) -> None:
         # Walked with an explicit stack: nesting depth is the file author's choice.
@@ -131,10 +133,11 @@ class _Tally:
             status = TestStatus.SKIPPED
         else:
             status = TestStatus.PASSED
-        score = 1.0 if status is TestStatus.PASSED else 0.0
+        worth = self.worth(case)
+        score = worth if status is TestStatus.PASSED else 0.0
         counted = status is not TestStatus.SKIPPED
-        self.score += int(score) if counted else 0
-        self.max_score += counted
+        self.score += score if counted else 0.0
+        self.max_score += worth if counted else 0.0
         failed = status in (TestStatus.FAILED, TestStatus.ERRORED)
         self.failing += failed
         if self.seen <= MAX_TESTS:
@@ -143,13 +146,36 @@ class _Tally:
                     name=self.trim.test_name(_test_name(case, self.seen)),
                     status=status,
                     score=score if counted else None,
-                    max_score=1.0 if counted else None,
+                    max_score=worth if counted else None,
                     output=self.trim.test_output(_test_output(case)),
                     file=_file(case),
                     line=_line(case, suite_name),
                 )
             )
         return tags.count("failure") + tags.count("error")
+
+    def worth(self, case: Element) -> float:
+        """A test's points: its `max_score` property (pytest's `record_property("max_score",
+        3)` writes it), else one."""
+        for child in case:
+            if _local(child.tag) != "properties":
+                continue
+            for prop in child:
+                if _local(prop.tag) == "property" and prop.get("name") == "max_score":
+                    value = (prop.get("value") or "")[:32]
+                    try:
+                        points = float(value)
+                    except ValueError:
+                        points = -1.0
+                    if 0 <= points <= MAX_POINTS and points == points:  # not NaN
+                        return points
+                    if not self.bad_points:  # once: a file may hold thousands
+                        self.notes.append(
+                            f"a max_score of {clean_text(value)!r} is not a number of points "
+                            f"from 0 to {MAX_POINTS:g}; such tests count 1"
+                        )
+                    self.bad_points = True
+        return 1.0
 
     def undeclared_failures(self, file: str, suite: Element, missing: int) -> None:
         self.failing += missing

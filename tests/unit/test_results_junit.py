@@ -332,3 +332,30 @@ def test_arbitrary_junit_shapes_give_results_or_a_results_error(elements):
     )
     closing = "".join(f"</{tag}>" for tag, _, _ in reversed(elements))
     only_results_or_results_error(f"<testsuites>{opening}{closing}</testsuites>".encode())
+
+
+def weighted(points: str, failing: bool = False) -> str:
+    failure = "<failure message='no'/>" if failing else ""
+    return (
+        f"<testcase classname='t' name='w{points}'><properties>"
+        f"<property name='max_score' value='{points}'/></properties>{failure}</testcase>"
+    )
+
+
+def test_a_max_score_property_weights_a_test_as_pytests_record_property_writes_it():
+    parsed = parse_one(
+        "<testsuite>"
+        + weighted("3")
+        + weighted("0.5", failing=True)
+        + "<testcase classname='t' name='plain'/></testsuite>"
+    )
+    assert (parsed.score, parsed.max_score) == (4.0, 4.5)
+    assert [(t.score, t.max_score) for t in parsed.tests] == [(3, 3), (0, 0.5), (1, 1)]
+    assert parsed.notes == ()
+
+
+@pytest.mark.parametrize("points", ["-1", "lots", "nan", "1e9", ""])
+def test_a_max_score_that_is_not_points_counts_one_and_is_told_once(points):
+    parsed = parse_one("<testsuite>" + weighted(points) * 3 + "</testsuite>")
+    assert (parsed.score, parsed.max_score) == (3.0, 3.0)
+    assert len(parsed.notes) == 1 and "is not a number of points" in parsed.notes[0]
