@@ -12,7 +12,15 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from ghsim import oauth, routes_app, routes_checks, routes_orgs, routes_repos, webhooks
+from ghsim import (
+    manifests,
+    oauth,
+    routes_app,
+    routes_checks,
+    routes_orgs,
+    routes_repos,
+    webhooks,
+)
 from ghsim.api import SIM, Fault, github_middleware
 from ghsim.auth import generate_private_key, public_key_of
 from ghsim.check_controls import CheckRunControls
@@ -20,7 +28,7 @@ from ghsim.gitobj import ZERO_SHA
 from ghsim.installing import InstallationControls
 from ghsim.limits import Refusal, SecondaryLimits, Window
 from ghsim.shapes import Urls
-from ghsim.state import RecordedRequest, Repo, World
+from ghsim.state import App, RecordedRequest, Repo, World
 from ghsim.webhooks import Delivery
 
 _WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
@@ -73,6 +81,9 @@ class GitHubSimulator(InstallationControls, CheckRunControls):
         self._session: aiohttp.ClientSession | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._changed = asyncio.Event()
+        # Codes of manifest registrations not yet converted (ghsim.manifests).
+        self.manifest_codes: dict[str, manifests.Registration] = {}
+        self.manifest: dict[str, Any] | None = None  # the one the App was registered from
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -85,6 +96,7 @@ class GitHubSimulator(InstallationControls, CheckRunControls):
             routes_repos.routes,
             routes_orgs.routes,
             oauth.routes,
+            manifests.routes,
         ):
             app.add_routes(table)
         self._runner = web.AppRunner(app, access_log=None)
@@ -109,6 +121,26 @@ class GitHubSimulator(InstallationControls, CheckRunControls):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+    def register(self, manifest: dict[str, Any], *, owner: str | None = None) -> App:
+        """The App registered from `manifest` (ghsim.manifests): its name, permissions and
+        events, and where its webhook and its sign-in go, as the manifest says."""
+        app = self.world.app
+        app.name = str(manifest.get("name") or app.name)
+        if isinstance(manifest.get("default_permissions"), dict):
+            app.permissions = {str(k): str(v) for k, v in manifest["default_permissions"].items()}
+        if isinstance(manifest.get("default_events"), list):
+            app.events = [str(event) for event in manifest["default_events"]]
+        if owner is not None:
+            app.owner = self.world.account(owner, "Organization")
+        hook = manifest.get("hook_attributes") or {}
+        if hook.get("url") and hook.get("active", True):
+            self.webhook_url = str(hook["url"])
+        callbacks = manifest.get("callback_urls") or []
+        if callbacks:
+            self.oauth.callback_url = str(callbacks[0])
+        self.manifest = manifest
+        return app
 
     @property
     def urls(self) -> Urls:
