@@ -108,6 +108,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="which of the config file's assignments (when it lists several)",
     )
+    try_.add_argument(
+        "--as-student",
+        action="store_true",
+        help="print the check run (conclusion, title, summary, text) exactly as the student "
+        "would read it under the config's visibility and deadline",
+    )
+    try_.add_argument(
+        "--at",
+        metavar="TIME",
+        help="with --as-student: the moment of the push and of the reading, ISO 8601 "
+        "(2026-12-01T23:58, in the deadline's UTC offset unless it says its own); default now",
+    )
     try_.add_argument("--json", action="store_true", help="print the Outcome as one JSON object")
     try_.set_defaults(func=_cmd_try)
 
@@ -287,14 +299,74 @@ def _cmd_try(args: argparse.Namespace) -> int:
     if not args.path.exists():
         print(f"pushgrade: {args.path} does not exist", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        moment = _moment(args, config)
+    except ValueError as err:
+        return _error(err)
+    if args.as_student and _print_not_graded(config, moment):
+        return EXIT_GRADED  # after the last moment a push is taken: nothing would run
     from runner.grade import grade
 
     outcome = grade(args.path, config.sandbox_spec())
     if args.json:
         print(outcome.to_json())
+    elif args.as_student:
+        print(render_as_student(outcome, config, moment))
     else:
         print(render_text(outcome, args.path, config.image))
     return EXIT_COULD_NOT_RUN if outcome.could_not_run else EXIT_GRADED
+
+
+def _moment(args: argparse.Namespace, config: AssignmentConfig):
+    """--at as an aware moment (in the deadline's UTC offset when it gives none), else now."""
+    from datetime import UTC, datetime
+
+    if args.at is None:
+        return datetime.now(UTC)
+    if not args.as_student:
+        raise ValueError("--at shows a check run as of a moment: it goes with --as-student")
+    try:
+        moment = datetime.fromisoformat(args.at)
+    except ValueError:
+        raise ValueError(
+            f"--at {args.at!r} is not a moment: write it as 2026-12-01T23:58 or "
+            "2026-12-01T23:58+01:00"
+        ) from None
+    if moment.tzinfo is None:
+        zone = config.due.tzinfo if config.due is not None and config.due.tzinfo else UTC
+        moment = moment.replace(tzinfo=zone)
+    return moment
+
+
+def _print_not_graded(config: AssignmentConfig, moment) -> bool:
+    """A push at `moment` the deadline closes out: print the notice the student gets."""
+    from ghapp.core.admission import closed
+    from ghapp.core.deadline import judge
+
+    refusal = closed(judge(config, moment))
+    if refusal is None:
+        return False
+    print(f"conclusion: neutral\ntitle: {refusal.title}\n\n{refusal.summary}")
+    return True
+
+
+def render_as_student(outcome: Outcome, config: AssignmentConfig, moment) -> str:
+    """The check run as the student reads it, pushed and read at `moment` (a first push: the
+    daily limit's count is not known here)."""
+    from ghapp.core.student import student_view
+
+    view = student_view(config, outcome, pushed_at=moment, now=moment)
+    report = view.report
+    lines = [f"conclusion: {report.conclusion}", f"title: {report.title}", "", report.summary]
+    if report.text:
+        lines += ["", "--- details ---", report.text]
+    if report.annotations:
+        lines += ["", f"--- {len(report.annotations)} annotations on the student's files ---"]
+        lines += [
+            f"{a.path}:{a.start_line}: {a.annotation_level}: {a.message}"
+            for a in report.annotations
+        ]
+    return "\n".join(lines)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

@@ -325,3 +325,66 @@ def test_pushgrade_try_help_exits_0_and_describes_every_option():
     assert ".zip or .tar.gz" in help_text
     assert "Exit code 0 when grading ran" in help_text
     assert "overrides the config file's image" in help_text
+
+
+# --- --as-student and --at: the check run a student reads ----------------------------------------
+
+TAP_GRADER = "echo 1..2; echo ok 1 - adds; echo 'not ok 2 - hidden_divides'\n"
+
+
+def student_config(tmp_path: Path, image: str, extra: str = "") -> Path:
+    config = tmp_path / "pushgrade.yml"
+    config.write_text(
+        f"image: {image}\nvisibility: score\nafter_due: tests\n"
+        f"due: '2026-12-01T23:59:00+01:00'\n{extra}"
+    )
+    return config
+
+
+def test_as_student_shows_what_the_student_reads_before_and_after_the_deadline(
+    pushgrade_try, build_image, tmp_path
+):
+    image = busybox_image(build_image, TAP_GRADER)
+    config = student_config(tmp_path, image)
+    code, out, err = pushgrade_try(
+        PASSING, "--config", config, "--as-student", "--at", "2026-12-01T23:58"
+    )
+    assert code == 0, err
+    assert out.startswith("conclusion: failure\ntitle: ")
+    assert "🕑 Received 2026-12-01 23:58 +01:00: on time (due 2026-12-01 23:59 +01:00)." in out
+    assert "hidden_divides" not in out  # `score`: the total only, before the deadline
+    code, out, err = pushgrade_try(
+        PASSING, "--config", config, "--as-student", "--at", "2026-12-02T00:30+01:00"
+    )
+    assert code == 0, err
+    assert "⏰ **Late**: received 2026-12-02 00:30 +01:00, 31 minutes after the deadline" in out
+    assert "hidden_divides" in out  # `tests` after it
+
+
+def test_as_student_a_push_after_the_cutoff_is_not_graded(pushgrade_try, build_image, tmp_path):
+    image = busybox_image(build_image, TAP_GRADER)
+    config = student_config(
+        tmp_path, image, "late: {policy: grade, cutoff: '2026-12-02T23:59:00+01:00'}\n"
+    )
+    code, out, _ = pushgrade_try(
+        PASSING, "--config", config, "--as-student", "--at", "2026-12-03T08:00"
+    )
+    assert code == 0
+    assert out.startswith("conclusion: neutral\ntitle: Not graded: after the deadline\n")
+
+
+def test_as_student_hides_everything_under_hidden(pushgrade_try, build_image, tmp_path):
+    image = busybox_image(build_image, TAP_GRADER)
+    config = tmp_path / "pushgrade.yml"
+    config.write_text(f"image: {image}\nvisibility: hidden\n")
+    code, out, _ = pushgrade_try(PASSING, "--config", config, "--as-student")
+    assert code == 0
+    assert out.startswith("conclusion: neutral\ntitle: Submission received and graded\n")
+    assert "adds" not in out and "1/2" not in out
+
+
+def test_at_needs_as_student_and_a_moment(pushgrade_try, tmp_path):
+    code, _, err = pushgrade_try(PASSING, "--image", "x:1", "--at", "2026-12-01T23:58")
+    assert code == 2 and "--at shows a check run as of a moment" in err
+    code, _, err = pushgrade_try(PASSING, "--image", "x:1", "--as-student", "--at", "Friday")
+    assert code == 2 and "--at 'Friday' is not a moment" in err
