@@ -64,8 +64,13 @@ class Settings:
 def from_env(
     env: dict[str, str] | None = None, *, web: bool = True, worker: bool = True
 ) -> Settings:
-    """Settings for a process that serves webhooks (`web`), grades (`worker`), or both."""
-    env = dict(os.environ if env is None else env)
+    """Settings for a process that serves webhooks (`web`), grades (`worker`), or both. From
+    the process's environment (not `env`), a settings file fills in what the environment
+    leaves out: PUSHGRADE_ENV_FILE, or `pushgrade.env` in the working folder when there is
+    one (`pushgrade setup` writes it)."""
+    if env is None:
+        env = {**read_env_file(os.environ.get("PUSHGRADE_ENV_FILE", "").strip()), **os.environ}
+    env = dict(env)
     missing = []
 
     def get(name: str, default: str | None = None) -> str | None:
@@ -182,6 +187,36 @@ def _tenancy(policy_file: str | None, accounts: str | None, running: str | None)
         else (4 if len(logins) > 1 else None)
     )
     return single_teacher(logins, running=cap)
+
+
+ENV_FILE = "pushgrade.env"
+
+
+def read_env_file(named: str) -> dict[str, str]:
+    """The PUSHGRADE_ settings of a file of NAME=VALUE lines (blank lines and # comments
+    allowed): `named`, or `pushgrade.env` in the working folder if it exists."""
+    path = Path(named or ENV_FILE)
+    if not named and not path.exists():
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise SettingsError(f"PUSHGRADE_ENV_FILE: cannot read {path} ({err})") from None
+    found = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.removeprefix("export ").partition("=")
+        name = name.strip()
+        if not equals or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+            raise SettingsError(f"{path}, line {number}: not NAME=VALUE")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if name.startswith("PUSHGRADE_"):
+            found[name] = value
+    return found
 
 
 def database_url(value: str | None) -> str:

@@ -144,6 +144,39 @@ def _parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_, description=f"{help_}. {environment}")
         command.set_defaults(func=_cmd_serve, serve_web=web_, run_worker=worker_)
 
+    setup = commands.add_parser(
+        "setup",
+        help="register the GitHub App in one step (GitHub's manifest flow) and write its settings",
+        description="Serve a page on loopback that registers pushgrade as a GitHub App with "
+        "GitHub's manifest flow (on github.com, or a GitHub Enterprise Server with "
+        "--github-url), then write the App's id, webhook secret, OAuth client and a session "
+        "secret to pushgrade.env and its private key to pushgrade-app.pem (both readable by "
+        "their owner only) in the working folder, where serve, web and worker read them, and "
+        "print the link that installs it. Exit code 0 when registered, 2 when not.",
+    )
+    setup.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="where GitHub reaches this pushgrade (https://grades.example.edu); default "
+        "PUSHGRADE_PUBLIC_URL",
+    )
+    setup.add_argument(
+        "--github-url",
+        metavar="URL",
+        help="GitHub's web address (default PUSHGRADE_GITHUB_URL, else https://github.com)",
+    )
+    setup.add_argument(
+        "--api-url",
+        metavar="URL",
+        help="its REST API (default: api.github.com, or the server's /api/v3)",
+    )
+    setup.add_argument("--org", metavar="ORG", help="register the App under this org")
+    setup.add_argument("--name", default="pushgrade", help="the App's name (default pushgrade)")
+    setup.add_argument(
+        "--port", type=int, default=0, help="the page's port on 127.0.0.1 (default: any free)"
+    )
+    setup.set_defaults(func=_cmd_setup)
+
     migrate = commands.add_parser(
         "migrate",
         help="bring the database's schema up to date, then exit",
@@ -388,6 +421,39 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except (DatabaseUnreachable, CannotListen) as err:
         print(f"pushgrade: {err}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _cmd_setup(args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+
+    from ghapp.settings import SettingsError, _url, read_env_file
+    from pushgrade.setup import Plan, SetupError, api_url_for, run
+
+    try:
+        known = {**read_env_file(os.environ.get("PUSHGRADE_ENV_FILE", "").strip()), **os.environ}
+        public = args.public_url or known.get("PUSHGRADE_PUBLIC_URL", "")
+        if not public:
+            raise SettingsError(
+                "--public-url URL: where GitHub reaches this pushgrade (its webhooks and sign-in)"
+            )
+        public = _url("--public-url", public)
+        github = _url(
+            "--github-url", args.github_url or known.get("PUSHGRADE_GITHUB_URL") or GITHUB
+        )
+        api = _url("--api-url", args.api_url or api_url_for(github))
+        plan = Plan(public, github, api, args.org, args.name, Path("."))
+        install = asyncio.run(run(plan, port=args.port))
+    except (SettingsError, SetupError) as err:
+        return _error(err)
+    except KeyboardInterrupt:
+        return _error("setup stopped: no App was registered")
+    print(f"pushgrade: the App's settings are in {Path('pushgrade.env').resolve()}")
+    print(f"pushgrade: install it on your classroom org: {install}")
+    return 0
+
+
+GITHUB = "https://github.com"
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
