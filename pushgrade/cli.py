@@ -698,7 +698,10 @@ def render_text(outcome: Outcome, path: Path, image: str) -> str:
         TestStatus.ERRORED: "!",
         TestStatus.SKIPPED: "-",
     }
-    lines = [f"{path} graded with {image} in {outcome.duration_s:.1f} s"]
+    if outcome.could_not_run:
+        lines = [f"{path} was not graded: the grader could not run"]
+    else:
+        lines = [f"{path} graded with {image} in {outcome.duration_s:.1f} s"]
     verdict = outcome.status.value.replace("_", " ").upper()
     if outcome.score is not None:
         total = f"{_points(outcome.score)}"
@@ -708,6 +711,11 @@ def render_text(outcome: Outcome, path: Path, image: str) -> str:
     lines.append(verdict)
     if outcome.reason:
         lines.append(outcome.reason)
+    if outcome.error is ErrorKind.IMAGE_NOT_FOUND:
+        lines.append(
+            f"Build it first (docker build -t {image} FOLDER-WITH-ITS-DOCKERFILE), or check the "
+            "name: try looks for it on this machine's Docker engine, then pulls it."
+        )
     if outcome.error in (ErrorKind.GRADER_FAILED, ErrorKind.BAD_RESULTS):
         lines.append(
             "This is the grader's failure, not the submission's: a student's check run says "

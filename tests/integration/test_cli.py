@@ -297,8 +297,10 @@ def test_the_human_report_of_a_pass_shows_every_test_ticked(pushgrade_try):
 def test_the_human_report_of_a_missing_image_says_why_and_exits_3(pushgrade_try):
     code, out, _ = pushgrade_try(PASSING, "--image", "pushgrade-test/never-built:missing")
     assert code == 3
+    assert out.splitlines()[0] == f"{PASSING} was not graded: the grader could not run"
     assert out.splitlines()[1] == "ERRORED"
     assert "pushgrade-test/never-built:missing was not found" in out
+    assert "Build it first (docker build -t pushgrade-test/never-built:missing " in out
 
 
 # --- the console script ---------------------------------------------------------------------------
