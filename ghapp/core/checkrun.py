@@ -39,8 +39,8 @@ def identity(config: dict | None, head_sha: str, job_id: int) -> dict:
     }
 
 
-def queued() -> dict:
-    return {"status": "queued", "output": render_queued()}
+def queued(ahead: int | None = None) -> dict:
+    return {"status": "queued", "output": render_queued(ahead)}
 
 
 def in_progress(started_at: datetime) -> dict:

@@ -319,9 +319,18 @@ def render_cancelled() -> CheckRunReport:
     )
 
 
-def render_queued(position: int | None = None) -> dict:
-    where = f"position {position}" if position else "position unknown"
-    return {"title": f"Queued — {where}", "summary": "Waiting for a free grader."}
+def render_queued(ahead: int | None = None) -> dict:
+    """`ahead`: the pushes waiting before this one when it was queued (the count is not
+    written again as the queue moves: each update would cost a write from the budget)."""
+    if ahead is None:
+        return {"title": "Queued — position unknown", "summary": "Waiting for a free grader."}
+    if ahead == 0:
+        return {"title": "Queued — next in line", "summary": "Waiting for a free grader."}
+    pushes = "push was" if ahead == 1 else "pushes were"
+    return {
+        "title": f"Queued — {ahead} ahead of you",
+        "summary": f"Waiting for a free grader: {ahead} {pushes} queued before yours.",
+    }
 
 
 def render_in_progress(timeout_s: float | None = None) -> dict:

@@ -25,6 +25,16 @@ from ghapp.store.models import (
 )
 
 
+async def ahead(session: AsyncSession, job_id: int) -> int:
+    """The students' jobs queued before `job_id`, which are graded before it (a teacher's bulk
+    regrade waits behind them all)."""
+    return await session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.state == str(JobState.QUEUED), Job.background.is_(False), Job.id < job_id)
+    )
+
+
 async def claim(
     sessions: async_sessionmaker,
     states: tuple[JobState, ...],

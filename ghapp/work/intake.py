@@ -103,8 +103,14 @@ async def intake(crew: Crew, admission: Admission, job: Job) -> None:
     # Queued, and its "queued" check run staged, in one transaction: a lost lease stages nothing.
     async with write_session(crew.sessions) as session:
         if not job.background:  # a bulk regrade's commit keeps its last result meanwhile
+            ahead = await jobs.ahead(session, job.id)
             await post(
-                crew, job, WriteKind.QUEUED, Priority.NOTICE, checkrun.queued(), session=session
+                crew,
+                job,
+                WriteKind.QUEUED,
+                Priority.NOTICE,
+                checkrun.queued(ahead),
+                session=session,
             )
         moved = await jobs.move(
             session,

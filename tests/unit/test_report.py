@@ -456,7 +456,12 @@ def test_intermediate_states_are_tiny():
         "title": "Queued — position unknown",
         "summary": "Waiting for a free grader.",
     }
-    assert render_queued(3)["title"] == "Queued — position 3"
+    assert render_queued(3) == {
+        "title": "Queued — 3 ahead of you",
+        "summary": "Waiting for a free grader: 3 pushes were queued before yours.",
+    }
+    assert render_queued(1)["summary"].endswith("1 push was queued before yours.")
+    assert render_queued(0)["title"] == "Queued — next in line"
     assert render_in_progress()["title"] == "Grading started"
     assert "120 s" in render_in_progress(120)["summary"]
 
