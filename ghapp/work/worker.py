@@ -148,8 +148,8 @@ class Worker:
             )
         )
         tasks = [asyncio.create_task(supervisor.keep(loop)) for loop in loops]
+        everything = asyncio.gather(*tasks)
         try:
-            everything = asyncio.gather(*tasks)
             failing = asyncio.ensure_future(supervisor.failed.wait())
             try:
                 await asyncio.wait([everything, failing], return_when=asyncio.FIRST_COMPLETED)
@@ -164,6 +164,8 @@ class Worker:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if everything.done() and not everything.cancelled():
+                everything.exception()  # each loop's end is told by its supervisor, not at exit
             with contextlib.suppress(Exception):
                 await self.publisher.drain(timeout_s=DRAIN_S)
             publisher_stop.set()

@@ -212,3 +212,51 @@ def test_try_into_a_reader_that_leaves_early_keeps_its_exit_code(key_file, tmp_p
         os.close(out)
     assert done.returncode == 0, done.stderr  # graded: `try`'s own exit code
     assert done.stderr == ""
+
+
+async def test_serve_with_github_unreachable_logs_one_line_a_failure(key_file, tmp_path):
+    """GitHub down: the reconciler's rounds and a push's intake fail and are retried, each in
+    one log line; the traceback only under -v."""
+    import asyncio
+    import json
+
+    import aiohttp
+
+    from tests.payloads import delivery_headers, payload
+
+    port = free_port()
+    env = newcomer_env(
+        key_file,
+        PUSHGRADE_GITHUB_API_URL=f"http://127.0.0.1:{free_port()}",  # nothing answers there
+        PUSHGRADE_PORT=str(port),
+        PUSHGRADE_RECONCILE_SECONDS="1",
+        PUSHGRADE_WORKERS="1",
+        PUSHGRADE_GRACE_SECONDS="1",
+    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            CLI, "serve", env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        for _ in range(300):
+            if b"running" in log.read_bytes():
+                break
+            await asyncio.sleep(0.1)
+        body = json.dumps(payload("push/with-new-branch.payload.json")).encode()
+        headers = delivery_headers("push", body, "a-webhook-secret")
+        async with aiohttp.ClientSession() as http:
+            answer = await http.post(
+                f"http://127.0.0.1:{port}/webhooks/github", data=body, headers=headers
+            )
+            assert answer.status in (200, 202), await answer.text()
+        await asyncio.sleep(5)  # reconciler rounds, and the push's intake tried and retried
+    finally:
+        process.terminate()
+        await process.wait()
+    text = log.read_text()
+    assert "Traceback" not in text, text
+    assert text.count("pushgrade: web + worker running") == 1
+    failures = [line for line in text.splitlines() if "failed" in line]
+    assert any("reconciling webhook deliveries failed" in line for line in failures), text
+    assert any("token for installation 1 failed" in line for line in failures), text  # intake
