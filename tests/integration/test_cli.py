@@ -354,13 +354,13 @@ def test_as_student_shows_what_the_student_reads_before_and_after_the_deadline(
     assert code == 0, err
     assert out.startswith("conclusion: failure\ntitle: ")
     assert "🕑 Received 2026-12-01 23:58 +01:00: on time (due 2026-12-01 23:59 +01:00)." in out
-    assert "hidden_divides" not in out  # `score`: the total only, before the deadline
+    assert "divides" not in out  # `score`: the total only, before the deadline
     code, out, err = pushgrade_try(
         PASSING, "--config", config, "--as-student", "--at", "2026-12-02T00:30+01:00"
     )
     assert code == 0, err
     assert "⏰ **Late**: received 2026-12-02 00:30 +01:00, 31 minutes after the deadline" in out
-    assert "hidden_divides" in out  # `tests` after it
+    assert "2 hidden\\_divides | 0 / 1" in out  # `tests` after it (Markdown, as GitHub gets it)
 
 
 def test_as_student_a_push_after_the_cutoff_is_not_graded(pushgrade_try, build_image, tmp_path):
