@@ -50,6 +50,8 @@ class ErrorKind(StrEnum):
     # Grading ran, and this is what went wrong in it.
     OUT_OF_MEMORY = "out_of_memory"
     OUTPUT_FLOOD = "output_flood"
+    # The tests stopped themselves early (TAP's `Bail out!`), with the reason they gave.
+    BAILED_OUT = "bailed_out"
     BAD_RESULTS = "bad_results"
     # The grader did not produce what it declared (`results:`): the teacher's to fix, not a
     # failure of the student's work.

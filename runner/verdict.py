@@ -112,8 +112,13 @@ def decide(facts: RunFacts, limits: SandboxLimits, *, declared: str | None = Non
         # 2, 4, 5): an empty report from a grader that failed is not a pass.
         passed = False
         reason = f"The grader reported no tests and {_exited(facts.exit_code)}."
+    if parsed.bailed_out is not None:
+        said = f": {parsed.bailed_out.rstrip('.')}." if parsed.bailed_out else "."
+        reason = f"The tests stopped early (TAP Bail out!){said}"
     if parsed.notes:
         reason = " ".join(filter(None, [reason, *parsed.notes]))
+    if parsed.bailed_out is not None:
+        return _with_results(Status.ERRORED, parsed, reason, common, error=ErrorKind.BAILED_OUT)
     return _with_results(Status.PASSED if passed else Status.FAILED, parsed, reason, common)
 
 
@@ -149,10 +154,16 @@ def _timed_out(parsed: ParsedResults | None, limits: SandboxLimits, common: dict
 
 
 def _with_results(
-    status: Status, parsed: ParsedResults, reason: str | None, common: dict
+    status: Status,
+    parsed: ParsedResults,
+    reason: str | None,
+    common: dict,
+    *,
+    error: ErrorKind | None = None,
 ) -> Outcome:
     return Outcome(
         status=status,
+        error=error,
         score=parsed.score,
         max_score=parsed.max_score,
         tests=list(parsed.tests),

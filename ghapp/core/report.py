@@ -203,7 +203,10 @@ def render_report(
     )
 
 
-_SUBMISSIONS_FAULT = frozenset({ErrorKind.OUT_OF_MEMORY, ErrorKind.OUTPUT_FLOOD})
+# Errors shown as a graded run (the tests seen so far, a failure), not as "not graded yet".
+_SUBMISSIONS_FAULT = frozenset(
+    {ErrorKind.OUT_OF_MEMORY, ErrorKind.OUTPUT_FLOOD, ErrorKind.BAILED_OUT}
+)
 _NO_GRADER = ("Grading could not run", "No grader could be started.")
 _PROBLEMS: dict[str, tuple[str, str]] = {
     "config": (
@@ -397,7 +400,10 @@ def _conclusion(outcome: Outcome, view: _View) -> Conclusion:
 def _reason(outcome: Outcome, view: _View) -> str | None:
     # Timeouts, memory and floods are described in pushgrade's own words. Other reasons carry
     # the parsers' notes, which count every test: shown only when no test is withheld.
-    if outcome.status in (Status.TIMED_OUT, Status.ERRORED):
+    # A bail out's reason is the grader's own words, like the parsers' notes.
+    if outcome.status is Status.TIMED_OUT or (
+        outcome.status is Status.ERRORED and outcome.error is not ErrorKind.BAILED_OUT
+    ):
         return outcome.reason
     if view.level in (VisibilityLevel.TESTS, VisibilityLevel.FULL) and not view.withheld:
         return outcome.reason
@@ -415,6 +421,8 @@ def _title(outcome: Outcome, view: _View, conclusion: Conclusion) -> str:
         return "Ran out of memory"
     if outcome.error is ErrorKind.OUTPUT_FLOOD:
         return "Stopped: too much output"
+    if outcome.error is ErrorKind.BAILED_OUT:
+        return "Stopped early: the tests bailed out"
     verdict = "All tests passed" if conclusion is Conclusion.SUCCESS else "Tests failed"
     if view.level is VisibilityLevel.SCORE:
         return view.score or verdict

@@ -50,6 +50,8 @@ class ParsedResults:
     output_visibility: Visibility = Visibility.VISIBLE
     stdout_visibility: Visibility = Visibility.HIDDEN
     notes: tuple[str, ...] = ()
+    # TAP's `Bail out!`: the tests stopped early, for this reason ("" when none was given).
+    bailed_out: str | None = None
 
 
 def results_from_exit_code(exit_code: int) -> ParsedResults:

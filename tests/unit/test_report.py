@@ -145,6 +145,20 @@ def test_memory_and_output_floods_are_the_submissions_failure_with_the_reason(ki
     assert "ran out of memory \\(limit 512 MiB\\)" in report.summary
 
 
+def test_a_bail_out_is_a_failure_whose_reason_shows_only_where_tests_do():
+    reason = "The tests stopped early (TAP Bail out!): secret_edge_case segfaulted."
+    outcome = Outcome.errored(ErrorKind.BAILED_OUT, reason, tests=[case("compiles")])
+    for level in (Level.SCORE, Level.TESTS, Level.FULL):
+        report = render_report(outcome, visibility=level)
+        assert report.conclusion == "failure"
+        assert report.title == "Stopped early: the tests bailed out"
+        assert ("secret\\_edge\\_case" in report.summary) is (level is not Level.SCORE)
+    hidden = outcome.model_copy(
+        update={"tests": [case("compiles"), case("x").model_copy(update={"visibility": "hidden"})]}
+    )
+    assert "secret" not in everything(render_report(hidden, visibility=Level.FULL))
+
+
 def test_a_broken_archive_shows_the_student_what_is_wrong_with_their_commit():
     reason = 'entry "../evil" leaves the submission folder'
     report = render_report(Outcome.errored(ErrorKind.BAD_ARCHIVE, reason), visibility=Level.HIDDEN)

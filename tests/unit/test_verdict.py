@@ -324,8 +324,25 @@ def test_a_missing_exit_code_with_no_results_fails_in_words_not_none():
 
 def test_notes_from_the_tap_parser_end_up_in_the_reason():
     outcome = decide(facts(tap=parse_tap("ok 1\nok 2\n")), LIMITS)
-    assert outcome.status is Status.PASSED
+    assert outcome.status is Status.FAILED  # no plan: the tests may have died before printing it
     assert "no plan line" in outcome.reason
+
+
+@pytest.mark.parametrize("exit_code", [0, 1])
+def test_a_tap_bail_out_is_errored_with_its_reason_and_keeps_the_tests_before_it(exit_code):
+    tap = parse_tap("1..3\nok 1 - compiles\nBail out! Couldn't connect to database.\nok 2\n")
+    outcome = decide(facts(exit_code=exit_code, tap=tap), LIMITS)
+    assert (outcome.status, outcome.error) == (Status.ERRORED, ErrorKind.BAILED_OUT)
+    assert outcome.reason.startswith(
+        "The tests stopped early (TAP Bail out!): Couldn't connect to database."
+    )
+    assert names(outcome) == ["compiles"]
+    assert not outcome.could_not_run
+
+
+def test_a_bail_out_without_a_reason_says_so_in_words():
+    outcome = decide(facts(tap=parse_tap("ok 1\nBail out!\n")), LIMITS)
+    assert outcome.reason == "The tests stopped early (TAP Bail out!)."
 
 
 def test_notes_follow_the_exit_code_reason():
