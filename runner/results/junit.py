@@ -1,11 +1,13 @@
 """Read JUnit XML (pytest, Maven Surefire, jest-junit, gotestsum and the like) into results.
 
-Each `<testcase>` becomes a test worth one point: `<failure>` fails it, `<error>` errors it (a
-failure wins when both are present, as when pytest reports a failing test whose teardown also
-broke), `<skipped>` skips it and leaves it out of the totals. A `<testsuite>` whose `failures` and
-`errors` counts claim more than its test cases show (a suite that could not even load) fails the
-run, with a note. DTDs and entities are refused outright: these files come from student-reachable
-containers.
+Each `<testcase>` becomes a test worth one point: `<failure>` fails it, `<error>` errors it,
+`<skipped>` (or a `status` of disabled, skipped, notrun or ignored, as JUnit 5, xUnit and NUnit
+exporters write) skips it and leaves it out of the totals. A case holding several results counts
+the worst: a failure or error beats a skip, and a failure beats an error (pytest reports a failing
+test whose teardown also broke that way). A `<testsuite>` whose `failures` and `errors` counts claim
+more than its test cases show (a suite that could not even load) fails the run, with a note; one
+that declares counts (`tests="6" failures="1"`) but lists no test case is shown by its counts. DTDs
+and entities are refused outright: these files come from student-reachable containers.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ _COUNT = re.compile(r"\s*\d{1,9}\s*")
 _PYTEST_CAPTURE_HEADER = re.compile(r"-+ Captured [\w ]+ -+")
 # pytest's `line` attribute is its 0-based test location; its suite is named "pytest" by default.
 _PYTEST_SUITE_NAME = "pytest"
+# A test case's `status` that means it did not run (no <skipped/> needed).
+_NOT_RUN = frozenset({"disabled", "skipped", "skip", "notrun", "not run", "notexecuted", "ignored"})
+# The most tests a suite's declared counts may stand for.
+_MAX_DECLARED = 100_000
 
 
 def parse_junit(files: Sequence[tuple[str, bytes]]) -> ParsedResults:
@@ -95,17 +101,21 @@ class _Tally:
     def read_tree(self, file: str, root: Element) -> None:
         # Walked with an explicit stack: nesting depth is the file author's choice.
         stack: list[tuple[Element, bool]] = [(root, False)]
-        open_suites: list[list] = []  # [suite element, failures and errors seen inside it]
+        # [suite element, failures and errors seen inside it, test cases seen inside it]
+        open_suites: list[list] = []
         while stack:
             element, leaving = stack.pop()
             if leaving:
-                suite, failing = open_suites.pop()
+                suite, failing, cases = open_suites.pop()
+                if not cases and _count(suite, "tests"):
+                    failing, cases = self.counts_only(file, suite)
                 declared = _count(suite, "failures") + _count(suite, "errors")
                 if declared > failing:
                     self.undeclared_failures(file, suite, declared - failing)
                     failing = declared  # so enclosing suites do not report the same shortfall
                 if open_suites:
                     open_suites[-1][1] += failing
+                    open_suites[-1][2] += cases
                 continue
             tag = _local(element.tag)
             if tag == "testcase":
@@ -113,8 +123,9 @@ class _Tally:
                 problems = self.add(element, suite_name)
                 if open_suites:
                     open_suites[-1][1] += problems
+                    open_suites[-1][2] += 1
             elif tag in _SUITE_TAGS:
-                open_suites.append([element, 0])
+                open_suites.append([element, 0, 0])
                 stack.append((element, True))
                 stack.extend((child, False) for child in reversed(element))
 
@@ -129,7 +140,7 @@ class _Tally:
             status = TestStatus.FAILED
         elif "error" in tags:
             status = TestStatus.ERRORED
-        elif "skipped" in tags:
+        elif "skipped" in tags or (case.get("status") or "").strip().lower() in _NOT_RUN:
             status = TestStatus.SKIPPED
         else:
             status = TestStatus.PASSED
@@ -176,6 +187,46 @@ class _Tally:
                         )
                     self.bad_points = True
         return 1.0
+
+    def counts_only(self, file: str, suite: Element) -> tuple[int, int]:
+        """A suite that lists no test case but declares how many it ran: one line per kind of
+        result, worth a point a test. Returns its failures and errors, and its test count."""
+        total = min(_count(suite, "tests"), _MAX_DECLARED)
+        failed = min(_count(suite, "failures"), total)
+        errored = min(_count(suite, "errors"), total - failed)
+        skipped = min(
+            _count(suite, "skipped") + _count(suite, "disabled"), total - failed - errored
+        )
+        passed = total - failed - errored - skipped
+        name = clean_text((suite.get("name") or "")[:200]) or f"<{_local(suite.tag)}>"
+        for count, status, word in (
+            (passed, TestStatus.PASSED, "passed"),
+            (failed, TestStatus.FAILED, "failed"),
+            (errored, TestStatus.ERRORED, "errored"),
+            (skipped, TestStatus.SKIPPED, "skipped"),
+        ):
+            if not count:
+                continue
+            counted = status is not TestStatus.SKIPPED
+            score = float(count) if status is TestStatus.PASSED else 0.0
+            self.seen += 1
+            self.score += score
+            self.max_score += count if counted else 0
+            self.failing += count if status in (TestStatus.FAILED, TestStatus.ERRORED) else 0
+            if self.seen <= MAX_TESTS:
+                self.tests.append(
+                    TestResult(
+                        name=self.trim.test_name(f"{name}: {count} {word}"),
+                        status=status,
+                        score=score if counted else None,
+                        max_score=float(count) if counted else None,
+                    )
+                )
+        self.notes.append(
+            f"{file}: {name} lists no test cases, only counts ({total} tests); they are shown "
+            "as one line per result"
+        )
+        return failed + errored, total
 
     def undeclared_failures(self, file: str, suite: Element, missing: int) -> None:
         self.failing += missing

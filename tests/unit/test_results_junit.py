@@ -359,3 +359,58 @@ def test_a_max_score_that_is_not_points_counts_one_and_is_told_once(points):
     parsed = parse_one("<testsuite>" + weighted(points) * 3 + "</testsuite>")
     assert (parsed.score, parsed.max_score) == (3.0, 3.0)
     assert len(parsed.notes) == 1 and "is not a number of points" in parsed.notes[0]
+
+
+# --- shapes other exporters write (issue 18) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["disabled", "DISABLED", "skipped", "notrun", "ignored"])
+def test_a_disabled_test_without_skipped_is_skipped_and_earns_nothing(status):
+    results = parse_one(
+        f'<testsuite><testcase name="on"/><testcase name="off" status="{status}"/></testsuite>'
+    )
+    assert [(t.name, t.status, t.score) for t in results.tests] == [
+        ("on", PASSED, 1.0),
+        ("off", SKIPPED, None),
+    ]
+    assert (results.score, results.max_score, results.passed) == (1.0, 1.0, True)
+
+
+def test_a_disabled_status_does_not_hide_a_failure():
+    (test,) = parse_one(
+        '<testsuite><testcase name="t" status="disabled"><failure/></testcase></testsuite>'
+    ).tests
+    assert test.status is FAILED
+
+
+def test_a_suite_with_counts_and_no_test_cases_is_shown_by_its_counts():
+    results = parse_one('<testsuite name="calc" tests="6" failures="1"></testsuite>', "r.xml")
+    assert [(t.name, t.status, t.score, t.max_score) for t in results.tests] == [
+        ("calc: 5 passed", PASSED, 5.0, 5.0),
+        ("calc: 1 failed", FAILED, 0.0, 1.0),
+    ]
+    assert (results.score, results.max_score, results.passed) == (5.0, 6.0, False)
+    assert results.notes == (
+        "r.xml: calc lists no test cases, only counts (6 tests); they are shown as one line per "
+        "result",
+    )
+
+
+def test_declared_counts_are_used_once_in_nested_suites_and_never_beyond_the_total():
+    results = parse_one(
+        '<testsuites tests="9" failures="9"><testsuite name="s" tests="3" failures="2" errors="5"'
+        ' skipped="4"/></testsuites>'
+    )
+    assert [(t.name, t.status) for t in results.tests] == [
+        ("s: 2 failed", FAILED),
+        ("s: 1 errored", ERRORED),
+    ]
+    assert (results.score, results.max_score) == (0.0, 3.0)
+
+
+def test_a_case_holding_skipped_failure_and_error_at_once_is_failed():
+    (test,) = parse_one(
+        '<testsuite><testcase name="t"><skipped/><failure message="f"/><error message="e"/>'
+        "</testcase></testsuite>"
+    ).tests
+    assert (test.status, test.score, test.max_score) == (FAILED, 0.0, 1.0)
