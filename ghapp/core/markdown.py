@@ -5,8 +5,9 @@ here lets them add Markdown or HTML of their own: inline text is backslash-escap
 punctuation character, which CommonMark always allows), text inside raw HTML is entity-escaped,
 and blocks go into code fences longer than any run of backticks inside them.
 
-GitHub caps `summary` and `text` at 65,535 characters. Sizes here are counted in UTF-8 bytes, the
-stricter reading (the limit is a 64 KiB text column's), so a cut never depends on which was meant.
+GitHub caps `summary` and `text` at 65,535 characters, counted as Unicode code points (what Python's
+`len` counts; `plain` has replaced lone surrogates). Sizes here are characters: counting UTF-8
+bytes instead would leave up to a fifth of the room unused for non-ASCII output.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from __future__ import annotations
 import html
 import re
 
-MAX_FIELD_BYTES = 65_535
+MAX_FIELD_CHARS = 65_535
 DASHBOARD = "the full output is in the dashboard"
 
 # Room kept for the closing fences and the note that says what was cut.
-_NOTE_BYTES = 160
-_FENCE_BYTES = 2 * 33 + 4
-_MIN_KEPT_BYTES = 64
+_NOTE_CHARS = 160
+_FENCE_CHARS = 2 * 33 + 4
+_MIN_KEPT_CHARS = 64
 
 _ANSI = re.compile(
     r"""
@@ -40,10 +41,6 @@ _WHITESPACE = re.compile(r"\s+")
 _BACKTICKS = re.compile(r"`+")
 # Longer runs are split by an invisible space, so a fence never has to be longer than 33.
 _LONG_BACKTICKS = re.compile(r"`{32}(?=`)")
-
-
-def utf8_len(text: str) -> int:
-    return len(text.encode("utf-8"))
 
 
 def plain(text: str) -> str:
@@ -95,22 +92,22 @@ def fenced(content: str) -> str:
     return f"{fence}\n{content}{fence}"
 
 
-def code_block(text: str, max_bytes: int, *, head_and_tail: bool = False) -> str | None:
-    """Untrusted output as a fenced block of at most `max_bytes`, or None if none would fit.
+def code_block(text: str, max_chars: int, *, head_and_tail: bool = False) -> str | None:
+    """Untrusted output as a fenced block of at most `max_chars`, or None if none would fit.
 
     When the output is too long it is cut (its beginning kept, or its beginning and end), the
     fence is closed all the same, and a note after the block says how much is missing.
     """
     content = _break_backticks(plain(text))
     block = fenced(content)
-    if utf8_len(block) <= max_bytes:
+    if len(block) <= max_chars:
         return block
-    room = max_bytes - _FENCE_BYTES - _NOTE_BYTES
-    if room < _MIN_KEPT_BYTES:
+    room = max_chars - _FENCE_CHARS - _NOTE_CHARS
+    if room < _MIN_KEPT_CHARS:
         return None
     if head_and_tail:
         marker = "\n… [cut here] …\n"
-        half = (room - utf8_len(marker)) // 2
+        half = (room - len(marker)) // 2
         head, tail = _head(content, half), _tail(content, half)
         kept_chars = len(head) + len(tail)
         kept = head + marker + tail
@@ -125,15 +122,15 @@ def details(summary_html: str, body: str) -> str:
     return f"<details><summary>{summary_html}</summary>\n\n{body}\n\n</details>"
 
 
-def table(header: list[str], rows: list[list[str]], max_bytes: int) -> tuple[str, int]:
-    """A table of already-escaped cells within `max_bytes`; also returns how many rows were left
+def table(header: list[str], rows: list[list[str]], max_chars: int) -> tuple[str, int]:
+    """A table of already-escaped cells within `max_chars`; also returns how many rows were left
     out. Rows are whole or absent: a cut never falls inside one."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    used = sum(utf8_len(line) + 1 for line in lines)
+    used = sum(len(line) + 1 for line in lines)
     for count, row in enumerate(rows):
         line = "| " + " | ".join(cell.replace("\n", " ") or " " for cell in row) + " |"
-        used += utf8_len(line) + 1
-        if used > max_bytes:
+        used += len(line) + 1
+        if used > max_chars:
             return "\n".join(lines), len(rows) - count
         lines.append(line)
     return "\n".join(lines), 0
@@ -145,17 +142,17 @@ class Budget:
     `add` refuses a block that would leave no room for a closing note; `note` may use that room.
     """
 
-    def __init__(self, limit: int = MAX_FIELD_BYTES) -> None:
+    def __init__(self, limit: int = MAX_FIELD_CHARS) -> None:
         self.limit = limit
         self.blocks: list[str] = []
         self.used = 0
 
     def room(self) -> int:
-        """How many bytes the next block may take."""
-        return self.limit - self.used - _NOTE_BYTES - 2
+        """How many characters the next block may take."""
+        return self.limit - self.used - _NOTE_CHARS - 2
 
     def add(self, block: str) -> bool:
-        size = utf8_len(block) + (2 if self.blocks else 0)
+        size = len(block) + (2 if self.blocks else 0)
         if size > self.room():
             return False
         self.blocks.append(block)
@@ -164,7 +161,7 @@ class Budget:
 
     def note(self, text: str) -> None:
         """A short closing note (what was cut); it uses the room that `add` keeps free."""
-        size = utf8_len(text) + 2
+        size = len(text) + 2
         if self.used + size <= self.limit:
             self.blocks.append(text)
             self.used += size
@@ -177,15 +174,14 @@ def _break_backticks(text: str) -> str:
     return _LONG_BACKTICKS.sub("`" * 32 + "\u200b", text)
 
 
-def _head(text: str, max_bytes: int) -> str:
-    head = text.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
+def _head(text: str, max_chars: int) -> str:
+    head = text[: max(0, max_chars)]
     newline = head.rfind("\n")
     # End on a whole line when one ends near the cut.
     return head[: newline + 1] if newline > len(head) * 3 // 4 else head
 
 
-def _tail(text: str, max_bytes: int) -> str:
-    data = text.encode("utf-8")
-    tail = data[max(0, len(data) - max_bytes) :].decode("utf-8", "ignore")
+def _tail(text: str, max_chars: int) -> str:
+    tail = text[max(0, len(text) - max_chars) :]
     newline = tail.find("\n")
     return tail[newline + 1 :] if 0 <= newline < len(tail) // 4 else tail

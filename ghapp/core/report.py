@@ -44,9 +44,9 @@ MAX_ANNOTATION_BYTES = 65_535
 
 _ANNOTATION_LINES = 20
 _ANNOTATION_CHARS = 4000
-_TEST_OUTPUT_BYTES = 12_000
-_LOG_RESERVE_BYTES = 16_000
-_GRADER_OUTPUT_BYTES = 8_000
+_TEST_OUTPUT_CHARS = 12_000
+_LOG_RESERVE_CHARS = 16_000
+_GRADER_OUTPUT_CHARS = 8_000
 _NAME_CHARS = 200
 
 
@@ -297,7 +297,7 @@ def render_notice(title: str, summary: str, conclusion: Conclusion) -> CheckRunR
     """
     budget = md.Budget()
     if not budget.add(summary):
-        kept = summary.encode("utf-8")[: budget.room()].decode("utf-8", "ignore")
+        kept = summary[: budget.room()]
         budget.add(kept)
         budget.note(md.cut_note(len(summary) - len(kept), where="the rest is not shown"))
     return CheckRunReport(conclusion, md.one_line(title, MAX_TITLE_CHARS), str(budget))
@@ -462,7 +462,7 @@ def _summary(outcome: Outcome, view: _View, title: str, *, lead: str | None = No
         _add_table(budget, view.tests)
     if md.plain(view.grader_output).strip():
         heading = "### Grader output\n\n"
-        room = min(_GRADER_OUTPUT_BYTES, budget.room() - len(heading))
+        room = min(_GRADER_OUTPUT_CHARS, budget.room() - len(heading))
         block = md.code_block(view.grader_output, room)
         if not (block and budget.add(heading + block)):
             budget.note(f"_… cut: the grader's output; {md.DASHBOARD}._")
@@ -494,11 +494,11 @@ def _text(outcome: Outcome, view: _View) -> str | None:
     budget = md.Budget()
     failing = [t for t in view.tests if t.status in _FAILING and md.plain(t.output).strip()]
     log = view.log if md.plain(view.log).strip() else ""
-    keep_for_log = _LOG_RESERVE_BYTES if log else 0
+    keep_for_log = _LOG_RESERVE_CHARS if log else 0
     if failing:
         budget.add("### Failing tests")
     for done, test in enumerate(failing):
-        block = _output_block(test, min(_TEST_OUTPUT_BYTES, budget.room() - keep_for_log))
+        block = _output_block(test, min(_TEST_OUTPUT_CHARS, budget.room() - keep_for_log))
         if block is None or not budget.add(block):
             rest = len(failing) - done
             budget.note(f"_… cut: the output of {_tests(rest)} more; {md.DASHBOARD}._")
@@ -510,15 +510,15 @@ def _text(outcome: Outcome, view: _View) -> str | None:
                 "\n\n_The grader printed more than pushgrade keeps: the log below has its "
                 "beginning and its end._"
             )
-        block = md.code_block(log, budget.room() - md.utf8_len(heading) - 2, head_and_tail=True)
+        block = md.code_block(log, budget.room() - len(heading) - 2, head_and_tail=True)
         if not (block and budget.add(f"{heading}\n\n{block}")):
             budget.note(f"_The log is not shown here: {md.DASHBOARD}._")
     return str(budget) or None
 
 
-def _output_block(test: TestResult, max_bytes: int) -> str | None:
+def _output_block(test: TestResult, max_chars: int) -> str | None:
     summary = md.html_text(f"{_STATUS[test.status]} {_name(test)}", _NAME_CHARS)
-    body = md.code_block(test.output, max_bytes - md.utf8_len(md.details(summary, "")))
+    body = md.code_block(test.output, max_chars - len(md.details(summary, "")))
     return md.details(summary, body) if body else None
 
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ghapp.core.config import VisibilityLevel as Level
-from ghapp.core.markdown import MAX_FIELD_BYTES, code, code_block, fenced, inline, plain
+from ghapp.core.markdown import MAX_FIELD_CHARS, code, code_block, fenced, inline, plain
 from ghapp.core.report import (
     Annotation,
     CheckRunReport,
@@ -74,8 +74,8 @@ def assert_well_formed(markdown: str) -> None:
 def assert_within_limits(report: CheckRunReport) -> None:
     assert report.conclusion in set(Conclusion)
     assert 0 < len(report.title) <= 1000
-    assert report.summary and len(report.summary.encode()) <= MAX_FIELD_BYTES
-    assert report.text is None or len(report.text.encode()) <= MAX_FIELD_BYTES
+    assert report.summary and len(report.summary) <= MAX_FIELD_CHARS  # GitHub counts characters
+    assert report.text is None or len(report.text) <= MAX_FIELD_CHARS
     assert_well_formed(report.summary)
     assert_well_formed(report.text or "")
     for a in report.annotations:
@@ -709,3 +709,12 @@ def test_a_graders_failure_is_not_graded_yet_for_the_student_and_keeps_the_push_
     assert "not a verdict on your code" in report.summary
     assert "keeps the time it was received" in report.summary
     assert "hidden_tests" not in everything(report) and "gradescope" not in everything(report)
+
+
+def test_non_ascii_output_fills_githubs_limit_in_characters_not_bytes():
+    # 100,000 two-byte characters: a byte budget would keep at most ~32,000 of them.
+    outcome = Outcome(status=Status.FAILED, log="é" * 100_000, stdout_visibility="visible")
+    report = render_report(outcome, visibility=Level.FULL)
+    assert_within_limits(report)
+    assert report.text.count("é") > 45_000
+    assert len(report.text.encode()) > MAX_FIELD_CHARS
