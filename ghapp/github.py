@@ -30,7 +30,12 @@ from ghapp.core.retry import REQUESTS
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# The REST API version every request names: GitHub falls back to this one for requests that
+# name none, but asks integrations to pin it so that a new default never changes an answer.
+API_VERSION = "2022-11-28"
+API_VERSION_HEADER = "X-GitHub-Api-Version"
 TOKEN_MARGIN_S = 300  # renew an installation token this long before it expires
+CHECK_RUNS_PAGE = 100
 MAX_RATE_LIMIT_WAIT_S = 3600
 
 
@@ -48,6 +53,7 @@ class _API(gidgethub.aiohttp.GitHubAPI):
     """gidgethub's adapter, plus rate-limit answers turned into RateLimited with their wait."""
 
     async def _request(self, method, url, headers, body=b""):
+        headers = {**headers, API_VERSION_HEADER.lower(): API_VERSION}
         status, response_headers, data = await super()._request(method, url, headers, body)
         if status in (403, 429):
             wait = _rate_limit_wait(response_headers)
@@ -211,10 +217,12 @@ class InstallationClient:
         self, owner: str, repo: str, path: str, ref: str | None
     ) -> tuple[str, bytes] | None:
         """A file's git blob sha and bytes at `ref` (None: the default branch), or None."""
-        query = f"?ref={ref}" if ref else ""
+        # A branch may be named "a&b#c": the ref is a query value, encoded whole.
+        query = f"?ref={quote(ref, safe='')}" if ref else ""
+        where = quote(path.strip("/"), safe="/")
         try:
             item = await self._call(
-                "GET", f"/repos/{owner}/{repo}/contents/{path}{query}", what=f"read {path}"
+                "GET", f"/repos/{owner}/{repo}/contents/{where}{query}", what=f"read {path}"
             )
         except gidgethub.BadRequest as err:
             if err.status_code == 404:
@@ -269,18 +277,26 @@ class InstallationClient:
         )
 
     async def find_check_run(self, owner: str, repo: str, sha: str, external_id: str) -> int | None:
-        """Our check run for this job on this commit, if one was made (after a crash, say)."""
-        found = await self._call(
-            "GET",
-            f"/repos/{owner}/{repo}/commits/{sha}/check-runs?filter=all&per_page=100",
-            what="list check runs",
+        """Our check run for this job on this commit, if one was made (after a crash, say).
+
+        Every page is read: a commit may carry hundreds of check runs (other apps' CI, a
+        teacher's many re-runs), newest first."""
+        url = (
+            f"/repos/{owner}/{repo}/commits/{sha}/check-runs?filter=all&per_page={CHECK_RUNS_PAGE}"
         )
-        for run in found.get("check_runs", []):
-            if run.get("external_id") == external_id and str(
-                (run.get("app") or {}).get("id")
-            ) == str(self.app.app_id):
-                return run["id"]
-        return None
+
+        async def search() -> int | None:
+            api = self.app._api(await self.app.installation_token(self.installation_id))
+            async for run in api.getiter(url, iterable_key="check_runs"):
+                if run.get("external_id") == external_id and str(
+                    (run.get("app") or {}).get("id")
+                ) == str(self.app.app_id):
+                    return run["id"]
+            return None
+
+        return (
+            await with_retries(search, what="list check runs") if self.patient else await search()
+        )
 
     async def download_tarball(
         self, owner: str, repo: str, sha: str, dest: Path, *, cap: int
@@ -290,7 +306,11 @@ class InstallationClient:
         async def once() -> int:
             token = await self.app.installation_token(self.installation_id)
             url = f"{self.app.base_url}/repos/{owner}/{repo}/tarball/{sha}"
-            headers = {"Authorization": f"token {token}", "User-Agent": self.app.user_agent}
+            headers = {
+                "Authorization": f"token {token}",
+                "User-Agent": self.app.user_agent,
+                API_VERSION_HEADER: API_VERSION,
+            }
             timeout = aiohttp.ClientTimeout(total=300, sock_read=60)
             async with self.app.session.get(url, headers=headers, timeout=timeout) as response:
                 if response.status in (403, 429):

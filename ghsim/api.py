@@ -28,6 +28,10 @@ SECONDARY_DOCS = (
     "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
 )
 RATE_LIMIT = 5000
+# The REST API versions GitHub answers (`X-GitHub-Api-Version`); a request naming none gets the
+# oldest, as on GitHub, and one naming another is refused with a 400.
+API_VERSIONS = ("2022-11-28", "2026-03-10")
+VERSIONS_DOCS = "https://docs.github.com/rest/about-the-rest-api/api-versions"
 _WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
 
 
@@ -161,6 +165,13 @@ async def _answer(request: web.Request, handler: Any) -> web.StreamResponse:
     sim = request.app[SIM]
     fault = sim.fault
     response: web.StreamResponse
+    version = request.headers.get("X-GitHub-Api-Version")
+    if version is not None and version not in API_VERSIONS:
+        response = ApiError(
+            400, f"API version {version} is not supported.", docs=VERSIONS_DOCS
+        ).response()
+        await _record(request, response)
+        return response
     if fault is not None and fault.matches(request):
         if fault.delay:
             await asyncio.sleep(fault.delay)
@@ -188,7 +199,10 @@ def _rate_headers(request: web.Request, response: web.StreamResponse) -> None:
     """GitHub's usual headers, with the primary rate limit of the installation's token."""
     sim = request.app[SIM]
     response.headers.setdefault("X-GitHub-Request-Id", uuid.uuid4().hex[:20].upper())
-    response.headers.setdefault("X-GitHub-Api-Version-Selected", "2022-11-28")
+    response.headers.setdefault(
+        "X-GitHub-Api-Version-Selected",
+        request.headers.get("X-GitHub-Api-Version") or API_VERSIONS[0],
+    )
     installation_id = request.get(INSTALLATION_ID)
     if installation_id is not None:
         used = sim.rate_used[installation_id] = sim.rate_used.get(installation_id, 0) + 1
@@ -214,6 +228,7 @@ async def _record(request: web.Request, response: web.StreamResponse) -> Recorde
         app_auth=bool(request.get(APP_AUTH)),
         body=await _body_for_record(request),
         at=time.time(),
+        api_version=request.headers.get("X-GitHub-Api-Version"),
     )
     sim.requests.append(record)
     request[RECORDED] = record

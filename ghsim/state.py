@@ -164,6 +164,7 @@ class RecordedRequest:
     app_auth: bool
     body: Any
     at: float
+    api_version: str | None = None  # the X-GitHub-Api-Version it named, if any
 
 
 class World:

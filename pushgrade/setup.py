@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
+from ghapp.github import API_VERSION, API_VERSION_HEADER
+
 ENV_FILE = "pushgrade.env"
 KEY_FILE = "pushgrade-app.pem"
 # What the App may do and hear (app.yml says the same; tests/unit/test_setup.py holds them equal).
@@ -134,7 +136,11 @@ class Setup:
     async def convert(self, code: str) -> str:
         """The App's credentials for `code`, written; the install link."""
         url = f"{self.plan.api_url}/app-manifests/{code}/conversions"
-        headers = {"Accept": "application/vnd.github+json", "User-Agent": "pushgrade-setup"}
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "User-Agent": "pushgrade-setup",
+            API_VERSION_HEADER: API_VERSION,
+        }
         try:
             async with (
                 aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http,

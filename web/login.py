@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+from ghapp.github import API_VERSION, API_VERSION_HEADER
 from web.dashboard import Dashboard, Refusal, page
 from web.sessions import LOGIN_TTL_S, SESSION_TTL_S, LoginAttempt, safe_next
 
@@ -146,6 +147,7 @@ async def _whoami(dash: Dashboard, token: str) -> tuple[str, int]:
             "Authorization": f"Bearer {token}",
             "Accept": "application/vnd.github+json",
             "User-Agent": "pushgrade",
+            API_VERSION_HEADER: API_VERSION,
         },
         timeout=_TIMEOUT,
     ) as response:
