@@ -95,6 +95,17 @@ class TestResult(BaseModel):
     line: int | None = None
 
 
+class LeaderboardEntry(BaseModel):
+    """One of a results.json's `leaderboard` entries: a named value ranked high-first (`desc`)
+    or low-first (`asc`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    value: float | str
+    order: str = "desc"
+
+
 class ResultsSource(StrEnum):
     RESULTS_JSON = "results.json"
     JUNIT = "junit"
@@ -124,6 +135,8 @@ class Outcome(BaseModel):
     # When the container was created, started and exited (Unix time, seconds), for the job's
     # timeline; empty when no container ran.
     phases: dict[str, float] = Field(default_factory=dict)
+    # A results.json's leaderboard entries, as the grader wrote them (checked and capped).
+    leaderboard: list[LeaderboardEntry] = Field(default_factory=list)
 
     @property
     def could_not_run(self) -> bool:

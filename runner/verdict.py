@@ -172,5 +172,6 @@ def _with_results(
         output=parsed.output,
         output_visibility=parsed.output_visibility,
         stdout_visibility=parsed.stdout_visibility,
+        leaderboard=list(parsed.leaderboard),
         **common,
     )

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from ghapp.core.events import Trigger
 from ghapp.store.models import JobState
-from ghapp.store.reads import GradedRun, JobSeen
+from ghapp.store.reads import GradedRun, JobSeen, Standing
 
 IN_FLIGHT = (JobState.RECEIVED, JobState.QUEUED, JobState.RUNNING)
 CSV_COLUMNS = ("repo", "login", "score", "max", "late", "attempts", "graded_at")
@@ -99,3 +99,49 @@ def csv_text(table: Iterable[GradebookRow]) -> str:
             ]
         )
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """Columns (entry names, first seen first) and rows ranked by the first column: numbers
+    high first (or low first, when its entries say `asc`), then text values, then none."""
+
+    columns: list[str]
+    ascending: bool
+    rows: list[tuple[int, Standing, str, dict[str, float | str]]]  # rank, run, login, values
+
+
+def leaderboard(standings: Iterable[Standing], logins: dict[str, str]) -> Leaderboard:
+    columns: list[str] = []
+    orders: dict[str, str] = {}
+    entries: list[tuple[Standing, dict[str, float | str]]] = []
+    for standing in standings:
+        values: dict[str, float | str] = {}
+        for entry in standing.entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                continue
+            name, value = entry["name"], entry.get("value")
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                continue
+            if name not in orders:
+                columns.append(name)
+                orders[name] = "asc" if entry.get("order") == "asc" else "desc"
+            values.setdefault(name, value)
+        if values:
+            entries.append((standing, values))
+    if not columns:
+        return Leaderboard([], False, [])
+    first, ascending = columns[0], orders[columns[0]] == "asc"
+
+    def key(item: tuple[Standing, dict[str, float | str]]) -> tuple:
+        value = item[1].get(first)
+        if isinstance(value, int | float):
+            return (0, value if ascending else -value, "", item[0].repo.lower())
+        if isinstance(value, str):
+            return (1, 0, value, item[0].repo.lower())
+        return (2, 0, "", item[0].repo.lower())
+
+    ranked = []
+    for rank, (standing, values) in enumerate(sorted(entries, key=key), start=1):
+        ranked.append((rank, standing, logins.get(standing.repo, ""), values))
+    return Leaderboard(columns, ascending, ranked)

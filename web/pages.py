@@ -80,6 +80,11 @@ async def _assignment(request: web.Request, dash: Dashboard):
     return account, name, config, gradebook.rows(runs, jobs)
 
 
+async def _leaderboard(dash: Dashboard, org: str, name: str, table) -> gradebook.Leaderboard:
+    standings = await reads.leaderboard_input(dash.sessions, org, name)
+    return gradebook.leaderboard(standings, {row.repo: row.login for row in table})
+
+
 @routes.get("/orgs/{org}/assignments/{assignment}")
 @page
 async def gradebook_page(request: web.Request, dash: Dashboard) -> web.Response:
@@ -105,6 +110,7 @@ async def gradebook_page(request: web.Request, dash: Dashboard) -> web.Response:
         regraded=regraded,
         config_problems=problems,
         grader_problems=await reads.grader_problems(dash.sessions, account.login, name),
+        board=await _leaderboard(dash, account.login, name, table),
     )
 
 

@@ -184,6 +184,8 @@ class Submission(Base):
     # its registry digest (registry/name@sha256:…) when it came from a registry.
     image: Mapped[str | None] = mapped_column(String(512), nullable=True)
     image_digest: Mapped[str | None] = mapped_column(String(600), nullable=True)
+    # The results.json leaderboard ([{name, value, order}]), None when the grader wrote none.
+    leaderboard: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
 
 class OutboxWrite(Base):

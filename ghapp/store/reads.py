@@ -165,6 +165,32 @@ async def assignment_config(sessions, org: str, name: str) -> dict | None:
         )
 
 
+@dataclass(frozen=True)
+class Standing:
+    """A repo's latest graded run's leaderboard entries ([{name, value, order}])."""
+
+    repo: str
+    job_id: int
+    entries: list
+
+
+async def leaderboard_input(sessions, org: str, name: str) -> list[Standing]:
+    """The leaderboard of each repo's latest graded run of the assignment, where it has one."""
+    async with sessions() as session:
+        latest = (
+            select(func.max(Submission.id))
+            .join(Job, Job.id == Submission.job_id)
+            .where(Job.owner == org, Job.assignment == name)
+            .group_by(Submission.repo)
+        )
+        found = await session.execute(
+            select(Submission.repo, Submission.job_id, Submission.leaderboard).where(
+                Submission.id.in_(latest)
+            )
+        )
+        return [Standing(*row) for row in found if isinstance(row[2], list) and row[2]]
+
+
 async def gradebook_input(sessions, org: str, name: str) -> tuple[list[GradedRun], list[JobSeen]]:
     async with sessions() as session:
         runs = [

@@ -124,6 +124,7 @@ async def grade(crew: Crew, job: Job) -> None:
                 image_id=outcome.image_id,
                 image=image,
                 image_digest=outcome.image_digest,
+                leaderboard=[e.model_dump() for e in outcome.leaderboard] or None,
             )
         )
         # Keep what intake noted (locked fields the repo file tried to change) beside it.

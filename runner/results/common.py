@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from runner.outcome import ResultsSource, TestResult, Visibility
+from runner.outcome import LeaderboardEntry, ResultsSource, TestResult, Visibility
 
 # Results files are written inside the student's container, so every size is capped.
 MAX_TESTS = 5000
@@ -52,6 +52,8 @@ class ParsedResults:
     notes: tuple[str, ...] = ()
     # TAP's `Bail out!`: the tests stopped early, for this reason ("" when none was given).
     bailed_out: str | None = None
+    # results.json's leaderboard.
+    leaderboard: tuple[LeaderboardEntry, ...] = ()
 
 
 def results_from_exit_code(exit_code: int) -> ParsedResults:

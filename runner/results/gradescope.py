@@ -13,6 +13,9 @@ Faithful to Gradescope's "Autograder Specifications", with these rules where it 
   magnitudes beyond 10^12 and negative max_score are errors; negative scores (penalties) are not.
 - An unknown output format is shown as text, with a note; an unknown visibility is an error,
   because guessing could show a hidden test.
+- `leaderboard` entries (`name`, a number or text `value`, `order` asc or desc, default desc) are
+  kept, at most 20, names and text values cut to 100 characters. An entry that is not one is
+  left out with a note: a leaderboard never decides a grade, so it never fails a run.
 """
 
 from __future__ import annotations
@@ -22,10 +25,19 @@ import math
 import re
 from typing import Any, NoReturn
 
-from runner.outcome import ResultsSource, TestResult, TestStatus, Visibility
-from runner.results.common import MAX_TESTS, ParsedResults, ResultsError, Trimmer, at_least
+from runner.outcome import LeaderboardEntry, ResultsSource, TestResult, TestStatus, Visibility
+from runner.results.common import (
+    MAX_TESTS,
+    ParsedResults,
+    ResultsError,
+    Trimmer,
+    at_least,
+    clean_text,
+)
 
 MAX_POINTS = 1e12
+MAX_LEADERBOARD = 20
+MAX_LEADERBOARD_CHARS = 100
 OUTPUT_FORMATS = ("text", "html", "simple_format", "md", "ansi")
 _VISIBILITY_NAMES = ", ".join(v.value for v in Visibility)
 _NUMERIC_TEXT = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
@@ -123,6 +135,7 @@ class _ResultsFile:
             score is None or max_score is None or at_least(score, max_score)
         )
         notes = self.trim.notes(len(raw_tests))
+        leaderboard = self.leaderboard(document.get("leaderboard"), notes)
         if self.unknown_formats:
             known = ", ".join(OUTPUT_FORMATS)
             shown = ", ".join(sorted(self.unknown_formats))
@@ -137,7 +150,32 @@ class _ResultsFile:
             output_visibility=visibility,
             stdout_visibility=stdout_visibility,
             notes=tuple(notes),
+            leaderboard=leaderboard,
         )
+
+    def leaderboard(self, raw: Any, notes: list[str]) -> tuple[LeaderboardEntry, ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            notes.append(f"leaderboard is {_describe(raw)}, not a list; it is left out")
+            return ()
+        entries: list[LeaderboardEntry] = []
+        bad: list[str] = []
+        for index, item in enumerate(raw):
+            entry = _leaderboard_entry(item)
+            if entry is None:
+                bad.append(str(index))
+            elif len(entries) < MAX_LEADERBOARD:
+                entries.append(entry)
+        if bad:
+            shown = ", ".join(bad[:5]) + (" …" if len(bad) > 5 else "")
+            notes.append(
+                f"leaderboard entries {shown} are not a name with a number or text value and an "
+                "order of asc or desc; they are left out"
+            )
+        if len(raw) - len(bad) > MAX_LEADERBOARD:
+            notes.append(f"the leaderboard keeps its first {MAX_LEADERBOARD} entries")
+        return tuple(entries)
 
     def points(self, raw: dict, path: Path) -> tuple[TestStatus, float | None, float | None]:
         score = self.number(raw, "score", path)
@@ -296,3 +334,29 @@ def _child_position(text: str, position: int, step: str | int) -> int | None:
 def _skip_space(text: str, position: int) -> int:
     match = _SPACE.match(text, position)
     return match.end() if match else position
+
+
+def _leaderboard_entry(item: Any) -> LeaderboardEntry | None:
+    if not isinstance(item, dict):
+        return None
+    name, value, order = item.get("name"), item.get("value"), item.get("order", "desc")
+    if not isinstance(name, str) or not name.strip():
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, int | float):
+        try:
+            value = float(value)
+        except OverflowError:
+            return None
+        if not math.isfinite(value):
+            return None
+    else:
+        value = clean_text(value[:MAX_LEADERBOARD_CHARS])
+    if not isinstance(order, str) or order.strip().lower() not in ("asc", "desc"):
+        return None
+    return LeaderboardEntry(
+        name=clean_text(name.strip()[:MAX_LEADERBOARD_CHARS]),
+        value=value,
+        order=order.strip().lower(),
+    )

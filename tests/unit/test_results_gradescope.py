@@ -456,3 +456,59 @@ def test_arbitrary_json_gives_results_or_a_results_error(value):
 @given(st.fixed_dictionaries({}, optional={"score": json_values, "tests": st.lists(json_values)}))
 def test_arbitrary_results_shapes_give_results_or_a_results_error(value):
     only_results_or_results_error(json.dumps(value).encode())
+
+
+# --- leaderboard (Gradescope's optional ranking) ------------------------------------------------
+
+
+def test_leaderboard_entries_are_kept_as_written():
+    results = parse_gradescope(
+        b'{"score": 1, "leaderboard": [{"name": "Accuracy", "value": 0.926},'
+        b' {"name": "Time", "value": 15.1, "order": "asc"}, {"name": "Stars", "value": "*****"}]}'
+    )
+    assert [(e.name, e.value, e.order) for e in results.leaderboard] == [
+        ("Accuracy", 0.926, "desc"),
+        ("Time", 15.1, "asc"),
+        ("Stars", "*****", "desc"),
+    ]
+    assert results.notes == ()
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        b'"just text"',
+        b'{"value": 1}',
+        b'{"name": "", "value": 1}',
+        b'{"name": "x", "value": true}',
+        b'{"name": "x", "value": null}',
+        b'{"name": "x", "value": [1]}',
+        b'{"name": "x", "value": 1, "order": "up"}',
+        b'{"name": "x", "value": 1e999}',
+    ],
+)
+def test_a_bad_leaderboard_entry_is_left_out_with_a_note_and_never_fails_the_run(entry):
+    results = parse_gradescope(
+        b'{"score": 3, "max_score": 3, "leaderboard": [' + entry + b', {"name": "ok", "value": 2}]}'
+    )
+    assert results.passed
+    assert [e.name for e in results.leaderboard] == ["ok"]
+    assert results.notes == (
+        "leaderboard entries 0 are not a name with a number or text value and an order of asc "
+        "or desc; they are left out",
+    )
+
+
+def test_a_leaderboard_is_capped_in_entries_and_characters():
+    entries = ",".join(f'{{"name": "{"n" * 500}", "value": "{"v" * 500}"}}' for _ in range(30))
+    results = parse_gradescope(f'{{"score": 0, "leaderboard": [{entries}]}}'.encode())
+    assert len(results.leaderboard) == 20
+    assert {len(e.name) for e in results.leaderboard} == {100}
+    assert {len(e.value) for e in results.leaderboard} == {100}
+    assert "the leaderboard keeps its first 20 entries" in results.notes
+
+
+def test_a_leaderboard_that_is_not_a_list_is_left_out():
+    results = parse_gradescope(b'{"score": 0, "leaderboard": {"name": "x"}}')
+    assert results.leaderboard == ()
+    assert results.notes == ("leaderboard is an object, not a list; it is left out",)

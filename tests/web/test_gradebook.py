@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from web.dashboard import short_digest, short_image_id
-from web.gradebook import GradedRun, JobSeen, csv_text, number, rows
+from web.gradebook import GradedRun, JobSeen, Standing, csv_text, leaderboard, number, rows
 from web.sessions import Cookies, LoginAttempt, safe_next
 
 T = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -99,3 +99,46 @@ def test_image_ids_and_digests_are_shortened_as_docker_shows_them():
     ):
         assert short_digest(digest, image) == short, (image, digest)
     assert short_digest(None, "x") == ""
+
+
+def standing(repo: str, *entries: tuple) -> Standing:
+    return Standing(
+        repo,
+        len(repo),
+        [{"name": n, "value": v, **({"order": o} if o else {})} for n, v, o in entries],
+    )
+
+
+def test_a_leaderboard_ranks_by_its_first_column_high_first_then_text_then_nothing():
+    board = leaderboard(
+        [
+            standing("b", ("Accuracy", 0.5, None), ("Time", 3.0, "asc")),
+            standing("a", ("Accuracy", 0.9, None)),
+            standing("c", ("Accuracy", "n/a", None)),
+            standing("d", ("Time", 1.0, "asc")),
+            standing("e", ("Accuracy", 0.5, None)),
+        ],
+        {"a": "alice"},
+    )
+    assert (board.columns, board.ascending) == (["Accuracy", "Time"], False)
+    assert [(rank, s.repo, login) for rank, s, login, _ in board.rows] == [
+        (1, "a", "alice"),
+        (2, "b", ""),
+        (3, "e", ""),  # a tie: by repo
+        (4, "c", ""),  # text after numbers
+        (5, "d", ""),  # no value in the ranked column
+    ]
+
+
+def test_a_leaderboard_whose_first_entry_is_asc_ranks_low_first_and_skips_junk_entries():
+    board = leaderboard(
+        [
+            standing("slow", ("Time", 9, "asc")),
+            standing("fast", ("Time", 2, "asc")),
+            Standing("junk", 1, ["x", {"name": "Time", "value": True}, {"value": 3}]),
+        ],
+        {},
+    )
+    assert board.ascending
+    assert [s.repo for _, s, _, _ in board.rows] == ["fast", "slow"]
+    assert leaderboard([], {}).rows == []

@@ -6,12 +6,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ghapp.core.tenants import single_teacher
-from ghapp.store.models import Job, JobState
+from ghapp.store.models import Job, JobState, Submission
 from pushgrade.demo import simulator_settings
 from pushgrade.serve import running
 from tests.web.dash import ORG, SESSION_SECRET, TEACHER, Client, signed_in_teacher
@@ -221,3 +222,40 @@ async def test_an_org_the_operator_does_not_serve_says_so_to_its_teachers(sim, t
             assert "not served by this deployment" in await text_of(client, "/")
         finally:
             await client.close()
+
+
+async def test_the_gradebook_ranks_each_repos_latest_leaderboard_and_no_other_orgs(teacher, web):
+    boards = {
+        "alice1": [{"name": "Time", "value": 1.0, "order": "asc"}],  # superseded by alice2
+        "alice2": [
+            {"name": "Time", "value": 9.5, "order": "asc"},
+            {"name": "Stars", "value": "**"},
+        ],
+        "bob1": [{"name": "Time", "value": 3, "order": "asc"}],
+        "zed1": [{"name": "Time", "value": 0.1, "order": "asc"}],  # cs202's
+    }
+    async with web.sessions() as session, session.begin():
+        for name, board in boards.items():
+            await session.execute(
+                update(Submission)
+                .where(Submission.job_id == teacher.ids[name])
+                .values(leaderboard=board)
+            )
+    page = await text_of(teacher, f"/orgs/{ORG}/assignments/hw1")
+    board = page.split('id="leaderboard"', 1)[1]
+    assert "ranked by Time, lowest first" in board
+    ranks = re.findall(
+        r'<td class="num">(\d+)</td>\s*<td><a href="/jobs/(\d+)">([\w-]+)</a>', board
+    )
+    assert ranks == [
+        ("1", str(teacher.ids["bob1"]), "hw1-bob"),
+        ("2", str(teacher.ids["alice2"]), "hw1-alice"),
+    ]
+    alice = board.split(">hw1-alice</a>", 1)[1].split("</tr>", 1)[0]
+    assert '<td class="num">9.5</td><td class="num">**</td>' in alice
+    assert "lab1-zed" not in page
+
+
+async def test_an_assignment_without_leaderboards_shows_none(teacher):
+    page = await text_of(teacher, f"/orgs/{ORG}/assignments/hw1")
+    assert 'id="leaderboard"' not in page
