@@ -338,9 +338,19 @@ def _cmd_try(args: argparse.Namespace) -> int:
         return _error(err)
     if args.as_student and _print_not_graded(config, moment):
         return EXIT_GRADED  # after the last moment a push is taken: nothing would run
+    import dataclasses
+
+    from ghapp.core.gradescope_meta import submission_metadata
     from runner.grade import grade
 
-    outcome = grade(args.path, config.sandbox_spec())
+    def metadata() -> bytes:  # for a Gradescope image: this push, with nothing graded before
+        name = getattr(args, "assignment", None) or args.path.resolve().name
+        return submission_metadata(
+            submission_id=None, created_at=moment, assignment=name, config=config, users=[]
+        )
+
+    spec = dataclasses.replace(config.sandbox_spec(), gradescope_metadata=metadata)
+    outcome = grade(args.path, spec)
     if args.json:
         print(outcome.to_json())
     elif args.as_student:

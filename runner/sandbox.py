@@ -50,6 +50,7 @@ OWNER_LABEL = "pushgrade.owner"  # who runs it: a worker (host:pid), for the orp
 RUN_LABEL = "pushgrade.run"
 TEMPLATE_IMAGE = "pushgrade/volume-template:1"
 GRADESCOPE_ENTRY = "/autograder/run_autograder"
+GRADESCOPE_METADATA = "submission_metadata.json"  # in /autograder, readable by root only
 NOBODY = "65534:65534"
 SCRATCH = "/tmp"  # noqa: S108 -- the container's own scratch tmpfs, not the host's
 
@@ -352,6 +353,10 @@ class Sandbox:
         handle.attach(container)
         with _packed(submission) as archive:
             container.put_archive("/submission", archive)
+        if traits.gradescope and spec.gradescope_metadata is not None:
+            metadata = spec.gradescope_metadata()
+            if metadata is not None:
+                container.put_archive("/autograder", _one_file(GRADESCOPE_METADATA, metadata))
         if handle.cancelled.is_set():
             raise RunCancelled
 
@@ -557,6 +562,17 @@ def _sandbox_owned(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
     elif info.isreg():
         info.mode = 0o666
     return info
+
+
+def _one_file(name: str, data: bytes) -> bytes:
+    """A tar of one file owned by root, readable by root alone: a grader that runs the
+    student's code as another user keeps it from reading earlier results."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size, info.mode, info.mtime = len(data), 0o400, int(time.time())
+        tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 def _template_tar() -> bytes:

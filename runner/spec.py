@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 MiB = 1024 * 1024
@@ -68,3 +69,8 @@ class SandboxSpec:
     # What the grader declared it produces ("gradescope", "junit", "tap", "exit-code"); None:
     # inferred from what it left (results.json, JUnit XML, TAP, else the exit code).
     results: str | None = None
+    # For images with /autograder/run_autograder: what /autograder/submission_metadata.json
+    # holds (Gradescope's shape), asked for only when the image is one; None: no file.
+    gradescope_metadata: Callable[[], bytes | None] | None = field(
+        default=None, repr=False, compare=False
+    )

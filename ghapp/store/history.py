@@ -132,3 +132,74 @@ async def newer_push(sessions: async_sessionmaker, job: Job) -> str | None:
             .order_by(Job.id.desc())
             .limit(1)
         )
+
+
+async def earlier_graded(
+    sessions: async_sessionmaker, job: Job, *, limit: int = 100
+) -> list[tuple[datetime, float | None, dict]]:
+    """The repo's other commits graded for `job`'s assignment, each by its newest grading:
+    (when it was first pushed, its score, its stored Outcome), the earliest push first and at
+    most the `limit` latest. Gradescope images read them as `previous_submissions`."""
+    async with sessions() as session:
+        graded = await session.execute(
+            select(Submission.id, Submission.head_sha, Job.received_at)
+            .join(Job, Job.id == Submission.job_id)
+            .where(
+                Job.owner == job.owner,
+                Job.repo == job.repo,
+                Job.assignment == job.assignment,
+                Submission.head_sha != job.head_sha,
+            )
+            .order_by(Submission.id)
+        )
+        newest: dict[str, int] = {}
+        first_seen: dict[str, datetime] = {}
+        for submission_id, sha, received in graded:
+            newest[sha] = submission_id
+            first_seen[sha] = min(received, first_seen.get(sha, received))
+        pushes = await session.execute(
+            select(Job.head_sha, func.min(Job.received_at))
+            .where(
+                Job.owner == job.owner,
+                Job.repo == job.repo,
+                Job.head_sha.in_(list(newest)),
+                Job.trigger == Trigger.PUSH,
+            )
+            .group_by(Job.head_sha)
+        )
+        for sha, first in pushes:
+            if first is not None and not isinstance(first, datetime):  # SQLite's min() is text
+                first = datetime.fromisoformat(str(first))
+            if first is not None and first.tzinfo is None:
+                first = first.replace(tzinfo=job.received_at.tzinfo)
+            if first is not None:
+                first_seen[sha] = min(first, first_seen[sha])
+        chosen = sorted(newest, key=lambda sha: (first_seen[sha], newest[sha]))[-limit:]
+        if not chosen:
+            return []
+        rows = await session.execute(
+            select(Submission.head_sha, Submission.score, Submission.outcome).where(
+                Submission.id.in_([newest[sha] for sha in chosen])
+            )
+        )
+        found = {sha: (score, outcome) for sha, score, outcome in rows}
+    return [(first_seen[sha], *found[sha]) for sha in chosen if sha in found]
+
+
+async def first_pusher(sessions: async_sessionmaker, job: Job) -> str | None:
+    """Who pushed `job`'s commit first (a regrade's sender is the teacher who asked for it)."""
+    if job.trigger == Trigger.PUSH:
+        return job.sender
+    async with sessions() as session:
+        found = await session.scalar(
+            select(Job.sender)
+            .where(
+                Job.owner == job.owner,
+                Job.repo == job.repo,
+                Job.head_sha == job.head_sha,
+                Job.trigger == Trigger.PUSH,
+            )
+            .order_by(Job.received_at, Job.id)
+            .limit(1)
+        )
+    return found or job.sender

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import shutil
 import tempfile
 import time
@@ -18,6 +19,8 @@ from ghapp.core.checkrun import WriteKind
 from ghapp.core.config import AssignmentConfig
 from ghapp.core.deadline import day_window, penalized
 from ghapp.core.events import Trigger
+from ghapp.core.gradescope_meta import Previous, submission_metadata
+from ghapp.core.oneline import said
 from ghapp.core.report import render_superseded
 from ghapp.core.student import StudentView, student_view
 from ghapp.core.tenants import in_one_line, tenant_problems
@@ -30,6 +33,8 @@ from ghapp.work.crew import Crew
 from ghapp.work.finish import MAX_ATTEMPTS, complete, finish, post
 from runner.grade import grade_async
 from runner.outcome import ErrorKind, Outcome
+
+log = logging.getLogger(__name__)
 
 # "In progress" is sent only if the result has not come within this long: a quick grading run
 # costs two writes (queued, completed), not three.
@@ -161,8 +166,40 @@ async def _run(
         spec,
         pull_auth=auth,
         limits=dataclasses.replace(spec.limits, output_flood_bytes=rules.ceilings.output),
+        gradescope_metadata=_metadata_asked(crew, job, config),
     )
     return await grade_async(archive, spec, sandbox=crew.sandbox), spec.image
+
+
+def _metadata_asked(crew: Crew, job: Job, config: AssignmentConfig):
+    """What the sandbox calls, from its thread, when the image is a Gradescope image: the
+    submission_metadata.json of `job`, read from the database on this loop (None if it could
+    not be: the run goes on without the file, and the worker's log says why)."""
+    loop = asyncio.get_running_loop()
+
+    def metadata() -> bytes | None:
+        future = asyncio.run_coroutine_threadsafe(_metadata(crew, job, config), loop)
+        try:
+            return future.result(timeout=60)
+        except Exception as err:  # the database away, say: grading need not wait for it
+            future.cancel()
+            log.warning("job %s: no submission_metadata.json: %s", job.id, said(err))
+            return None
+
+    return metadata
+
+
+async def _metadata(crew: Crew, job: Job, config: AssignmentConfig) -> bytes:
+    earlier = await history.earlier_graded(crew.sessions, job)
+    pusher = await history.first_pusher(crew.sessions, job)
+    return submission_metadata(
+        submission_id=job.id,
+        created_at=await history.pushed_at(crew.sessions, job),
+        assignment=job.assignment or job.repo,
+        config=config,
+        users=[pusher] if pusher else [],
+        previous=[Previous(*entry) for entry in earlier],
+    )
 
 
 async def student_view_of(
