@@ -339,7 +339,8 @@ BUFFERED_CHILD_FAILS = (
             "the TAP output has no plan line (1..N): the tests may have stopped early",
         ),
         (
-            "TAP version 13\n1..1\npragma +strict\nNonsense!\npragma -strict\nDoesn't matter.\nok 1 All OK\n",
+            "TAP version 13\n1..1\npragma +strict\nNonsense!\npragma -strict\n"
+            "Doesn't matter.\nok 1 All OK\n",
             "line 4 is not TAP, under pragma +strict: Nonsense!",
         ),
         (
@@ -394,7 +395,8 @@ def test_an_escaped_backslash_before_a_hash_leaves_the_hash_a_directive():
 
 def test_test_lines_after_a_skip_all_plan_are_not_read():
     results = tap(
-        "# TAP emitted by Test::More 0.98\n1..0 # SKIP Insufficient skipping\nok 1 - should not be asserting\n"
+        "# TAP emitted by Test::More 0.98\n1..0 # SKIP Insufficient skipping\n"
+        "ok 1 - should not be asserting\n"
     )
     assert results.passed
     assert results.tests == ()
