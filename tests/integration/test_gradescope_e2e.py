@@ -61,9 +61,7 @@ async def test_a_gradescope_image_reads_the_submissions_metadata(sim, app, grade
     assert "7 / 10" in run["output"]["title"]
     await settled_jobs(app, "hw1-alice")
     async with app.sessions() as session:
-        graded = list(
-            (await session.execute(select(Submission).order_by(Submission.id))).scalars()
-        )
+        graded = list((await session.execute(select(Submission).order_by(Submission.id))).scalars())
         job = await session.get(Job, graded[-1].job_id)
 
     meta, mode = metadata_in(graded[-1].outcome["log"])
@@ -78,9 +76,7 @@ async def test_a_gradescope_image_reads_the_submissions_metadata(sim, app, grade
     (earlier,) = meta["previous_submissions"]
     assert earlier["score"] == 4
     assert earlier["results"]["score"] == 4 and earlier["results"]["max_score"] == 10
-    assert earlier["results"]["leaderboard"] == [
-        {"name": "Earlier", "value": 0.0, "order": "desc"}
-    ]
+    assert earlier["results"]["leaderboard"] == [{"name": "Earlier", "value": 0.0, "order": "desc"}]
 
     # The first run saw no earlier submission; each run's leaderboard is kept beside it.
     assert metadata_in(graded[0].outcome["log"])[0]["previous_submissions"] == []
