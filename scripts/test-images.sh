@@ -7,6 +7,13 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
 
+# docker build, saying nothing unless it fails: the CLI's notice that the legacy builder is
+# deprecated (no BuildKit on Debian's engine) would otherwise open every ./dev run.
+quiet_build() {
+  local out
+  out=$(docker build -q -t "$1" "$2" 2>&1) || { echo "$out" >&2; return 1; }
+}
+
 # The Debian mirror the machine's apt already uses (the Debian entry, whatever else is listed).
 debian_mirror() {
   local uri
@@ -31,7 +38,7 @@ RUN mkdir -p /tmp /etc && chmod 1777 /tmp && echo 'root:x:0:0:root:/root:/bin/sh
  && echo 'root:x:0:' > /etc/group && echo 'nogroup:x:65534:' >> /etc/group
 CMD ["/bin/sh"]
 DOCKERFILE
-  docker build -q -t "$tag" "$ctx" >/dev/null
+  quiet_build "$tag" "$ctx"
   rm -rf "$ctx"
   echo "test-images: built $tag"
 }
@@ -84,7 +91,7 @@ derived() {
     [ -f "$dir/Dockerfile" ] || continue
     tag=$(sed -n 's/^# tag: *//p' "$dir/Dockerfile" | head -n1)
     [ -n "$tag" ] || { echo "test-images: $dir/Dockerfile has no '# tag:' line" >&2; exit 1; }
-    docker build -q -t "$tag" "$dir" >/dev/null
+    quiet_build "$tag" "$dir"
   done
 }
 
