@@ -30,8 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = _parser()
         args = parser.parse_args(argv)
+        # try reports every problem in its own output: the runner's warnings would repeat it.
+        quiet = logging.ERROR if args.func is _cmd_try else logging.WARNING
         logging.basicConfig(
-            level=logging.DEBUG if args.verbose else logging.WARNING,
+            level=logging.DEBUG if args.verbose else quiet,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         code = args.func(args)

@@ -303,6 +303,18 @@ def test_the_human_report_of_a_missing_image_says_why_and_exits_3(pushgrade_try)
     assert "Build it first (docker build -t pushgrade-test/never-built:missing " in out
 
 
+def test_a_missing_image_is_said_once_not_also_as_a_log_line(sandbox):
+    result = subprocess.run(
+        [CONSOLE_SCRIPT, "try", str(PASSING), "--image", "pushgrade-test/never-built:missing"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 3
+    assert "was not found" in result.stdout
+    assert result.stderr == ""  # before: a timestamped WARNING from the registry said it again
+
+
 # --- the console script ---------------------------------------------------------------------------
 
 
