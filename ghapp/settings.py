@@ -92,7 +92,13 @@ def from_env(
         if key is None:
             missing.append("PUSHGRADE_PRIVATE_KEY_FILE (the dashboard reads org roles as the App)")
     if missing:
-        raise SettingsError("missing settings: " + ", ".join(missing))
+        hint = ""
+        if app_id is None:  # no App yet, most likely: say how to get one
+            hint = (
+                "; `pushgrade setup --public-url URL` registers the GitHub App and writes them "
+                "to pushgrade.env"
+            )
+        raise SettingsError("missing settings: " + ", ".join(missing) + hint)
     session_secret = oauth["PUSHGRADE_SESSION_SECRET"] or ""
     if web and session_secret and len(session_secret) < 32:
         raise SettingsError(

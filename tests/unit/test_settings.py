@@ -102,6 +102,7 @@ def test_serve_without_settings_is_one_line_not_a_traceback(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "missing settings" in done.stderr
+    assert "`pushgrade setup --public-url URL` registers the GitHub App" in done.stderr
     assert "Traceback" not in done.stderr
 
 
