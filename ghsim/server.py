@@ -17,6 +17,7 @@ from ghsim import (
     oauth,
     routes_app,
     routes_checks,
+    routes_handout,
     routes_orgs,
     routes_repos,
     webhooks,
@@ -28,7 +29,7 @@ from ghsim.gitobj import ZERO_SHA
 from ghsim.installing import InstallationControls
 from ghsim.limits import Refusal, SecondaryLimits, Window
 from ghsim.shapes import Urls
-from ghsim.state import App, RecordedRequest, Repo, World
+from ghsim.state import App, Invitation, RecordedRequest, Repo, World
 from ghsim.webhooks import Delivery
 
 _WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
@@ -95,6 +96,7 @@ class GitHubSimulator(InstallationControls, CheckRunControls):
             routes_app.routes,
             routes_repos.routes,
             routes_orgs.routes,
+            routes_handout.routes,
             oauth.routes,
             manifests.routes,
         ):
@@ -168,6 +170,7 @@ class GitHubSimulator(InstallationControls, CheckRunControls):
         owner_type: str = "Organization",
         join_installation: bool = True,
         author: str = "teacher",
+        template: bool = False,
     ) -> Repo:
         """A repository with one initial commit holding `files`. It joins the owner's
         installation (when there is one and `join_installation`). Sends nothing."""
@@ -189,6 +192,7 @@ class GitHubSimulator(InstallationControls, CheckRunControls):
             now=now,
         )
         repo.branches[default_branch] = commit.sha
+        repo.is_template = template
         inst = self.world.installation_for(owner)
         if inst is not None and join_installation and inst.repository_selection == "selected":
             inst.repo_names.add(name.lower())
@@ -200,6 +204,45 @@ class GitHubSimulator(InstallationControls, CheckRunControls):
             raise ValueError("role is admin or member")
         self.world.account(login)
         self.world.memberships[(org.lower(), login.lower())] = role
+
+    def create_user(self, login: str) -> None:
+        """A GitHub user the simulator knows (a student who has an account, say)."""
+        self.world.account(login)
+
+    def invitations_for(self, login: str) -> list[Invitation]:
+        """The repository invitations waiting for `login`."""
+        return [
+            i for i in self.world.invitations.values() if i.invitee.login.lower() == login.lower()
+        ]
+
+    def accept_invitation(self, login: str, owner: str, name: str) -> None:
+        """`login` accepts the invitation to `owner/name`: a collaborator from now on."""
+        repo = self.world.require_repo(owner, name)
+        for invitation in self.invitations_for(login):
+            if invitation.repo is repo:
+                repo.collaborators[login.lower()] = routes_handout.INVITED_AS[
+                    invitation.permissions
+                ]
+                del self.world.invitations[invitation.id]
+                return
+        raise KeyError(f"no invitation for {login} to {owner}/{name}")
+
+    def permission_of(self, repo: Repo, login: str) -> str | None:
+        """The strongest of `login`'s roles on `repo` (pull, triage, push, maintain, admin):
+        as an org owner, a direct collaborator, or through a team; None without any."""
+        login = login.lower()
+        order = list(routes_handout.PERMISSIONS)
+        found: list[str] = []
+        owner = repo.owner.login.lower()
+        if self.world.memberships.get((owner, login)) == "admin":
+            found.append("admin")
+        if login in repo.collaborators:
+            found.append(repo.collaborators[login])
+        for (org, slug), team in self.world.teams.items():
+            granted = team.repos.get(repo.full_name.lower())
+            if org == owner and granted and login in self.world.team_members.get((org, slug), {}):
+                found.append(granted)
+        return max(found, key=order.index) if found else None
 
     def add_team_member(self, org: str, team: str, login: str, *, role: str = "member") -> None:
         """Put `login` in the org's team `team` (a slug); role "member" or "maintainer"."""

@@ -80,6 +80,11 @@ class Repo:
     commits: dict[str, Commit] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    is_template: bool = False
+    archived: bool = False
+    description: str | None = None
+    # Direct collaborators, lower-case login → pull | triage | push | maintain | admin.
+    collaborators: dict[str, str] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:
@@ -167,6 +172,29 @@ class RecordedRequest:
     api_version: str | None = None  # the X-GitHub-Api-Version it named, if any
 
 
+@dataclass
+class Invitation:
+    """An invitation to collaborate on a repository, waiting for the invitee."""
+
+    id: int
+    repo: Repo
+    invitee: Account
+    inviter: Account
+    permissions: str  # read | triage | write | maintain | admin (GitHub's names in invitations)
+    created_at: float
+
+
+@dataclass
+class Team:
+    id: int
+    org: str  # lower-case login
+    name: str
+    slug: str
+    privacy: str
+    # lower-case "owner/name" → pull | triage | push | maintain | admin
+    repos: dict[str, str] = field(default_factory=dict)
+
+
 class World:
     """Everything the simulator knows. Ids come from per-kind counters, so runs are repeatable."""
 
@@ -179,6 +207,8 @@ class World:
                 ("installation", 40_000_001),
                 ("check_suite", 9_000_000_001),
                 ("check_run", 20_000_000_001),
+                ("invitation", 300_000_001),
+                ("team", 8_000_001),
             )
         }
         self.accounts: dict[str, Account] = {}
@@ -192,6 +222,8 @@ class World:
         self.memberships: dict[tuple[str, str], str] = {}
         # (org login, team slug), lower-case → {user login, lower-case: "member" | "maintainer"}
         self.team_members: dict[tuple[str, str], dict[str, str]] = {}
+        self.teams: dict[tuple[str, str], Team] = {}  # (org, slug), lower-case
+        self.invitations: dict[int, Invitation] = {}
         owner = Account(login=f"{app_slug}-dev", id=self.next_id("account"), type="Organization")
         self.app = App(
             id=app_id,
