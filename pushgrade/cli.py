@@ -254,55 +254,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_regrade(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from ghapp.settings import SettingsError, from_env
     from ghapp.store import reads
-    from ghapp.store.db import (
-        DatabaseUnreachable,
-        make_engine,
-        migrate_when_reachable,
-        missing_sqlite_file,
-        sessionmaker,
-    )
     from ghapp.store.requests import request_regrade_all
 
-    try:
-        settings = from_env(web=False, worker=False)  # the database's settings only
-    except SettingsError as err:
-        return _error(err)
-    missing = missing_sqlite_file(settings.database_url)
-    if missing is not None:  # never a new, empty database that knows of nothing to regrade
-        return _error(
-            f"no pushgrade database at {missing}: run this where `pushgrade serve` runs, or "
-            "set PUSHGRADE_DATABASE_URL to its database"
+    async def work(sessions) -> str | list[int]:
+        account = await _account(sessions, args.org)
+        if isinstance(account, str):
+            return account
+        names = [a.name for a in await reads.assignments(sessions, account.login)]
+        if args.assignment not in names:
+            return (
+                f"{account.login} has no assignment {args.assignment!r} (its assignments: "
+                f"{', '.join(names) or 'none graded yet'})"
+            )
+        return await request_regrade_all(
+            sessions, owner=account.login, assignment=args.assignment, by=args.by
         )
 
-    async def run() -> str | list[int]:
-        engine = make_engine(settings.database_url)
-        try:
-            await migrate_when_reachable(engine, wait_s=settings.database_wait_s)
-            sessions = sessionmaker(engine)
-            account = await reads.account(sessions, args.org)
-            if account is None:
-                known = ", ".join(a.login for a in await reads.accounts(sessions)) or "none yet"
-                return f"no account {args.org} in this database (the accounts in it: {known})"
-            names = [a.name for a in await reads.assignments(sessions, account.login)]
-            if args.assignment not in names:
-                return (
-                    f"{account.login} has no assignment {args.assignment!r} (its assignments: "
-                    f"{', '.join(names) or 'none graded yet'})"
-                )
-            return await request_regrade_all(
-                sessions, owner=account.login, assignment=args.assignment, by=args.by
-            )
-        finally:
-            await engine.dispose()
-
-    try:
-        jobs = asyncio.run(run())
-    except DatabaseUnreachable as err:
-        return _error(err)
+    jobs = _on_database(work)
+    if isinstance(jobs, int):
+        return jobs
     if isinstance(jobs, str):
         return _error(jobs)
     if not jobs:
@@ -312,6 +283,57 @@ def _cmd_regrade(args: argparse.Namespace) -> int:
         f"pushgrade: {len(jobs)} repositor{'ies' if len(jobs) != 1 else 'y'} queued for regrading"
     )
     return 0
+
+
+async def _account(sessions, org: str):
+    """The account `org` as the database knows it, or a line saying which accounts it knows."""
+    from ghapp.store import reads
+
+    account = await reads.account(sessions, org)
+    if account is None:
+        known = ", ".join(a.login for a in await reads.accounts(sessions)) or "none yet"
+        return f"no account {org} in this database (the accounts in it: {known})"
+    return account
+
+
+def _on_database(work):
+    """Run `work(sessions)` on the database the settings name (migrated first): its answer, or
+    an exit code after a one-line error. Never creates a SQLite file: a new, empty database
+    would know none of the accounts a command names."""
+    import asyncio
+
+    from ghapp.settings import SettingsError, from_env
+    from ghapp.store.db import (
+        DatabaseUnreachable,
+        make_engine,
+        migrate_when_reachable,
+        missing_sqlite_file,
+        sessionmaker,
+    )
+
+    try:
+        settings = from_env(web=False, worker=False)  # the database's settings only
+    except SettingsError as err:
+        return _error(err)
+    missing = missing_sqlite_file(settings.database_url)
+    if missing is not None:
+        return _error(
+            f"no pushgrade database at {missing}: run this where `pushgrade serve` runs, or "
+            "set PUSHGRADE_DATABASE_URL to its database"
+        )
+
+    async def run():
+        engine = make_engine(settings.database_url)
+        try:
+            await migrate_when_reachable(engine, wait_s=settings.database_wait_s)
+            return await work(sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DatabaseUnreachable as err:
+        return _error(err)
 
 
 def _error(err: object) -> int:
