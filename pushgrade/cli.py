@@ -250,7 +250,74 @@ def _parser() -> argparse.ArgumentParser:
         "--by", default="pushgrade-cli", metavar="LOGIN", help="who asked (shown to teachers)"
     )
     regrade.set_defaults(func=_cmd_regrade)
+
+    roster = commands.add_parser(
+        "roster",
+        help="an org's roster of students",
+        description="The roster: the students of an org, each with the identifier the school "
+        "uses, a name, a section and, once linked, a GitHub login. Personal data: it stays in "
+        "pushgrade's database (PUSHGRADE_DATABASE_URL), shown to the org's teachers only.",
+    )
+    roster_commands = roster.add_subparsers(dest="roster_command", metavar="COMMAND")
+    roster_commands.required = True
+    imported = roster_commands.add_parser(
+        "import",
+        help="merge a roster CSV into the org's roster",
+        description="Merge a CSV into the org's roster: GitHub Classroom's classroom_roster.csv "
+        "(identifier, github_username, github_id, name) as it is, or identifier, name, login, "
+        "section. New students are added, the file's name, section and login win for students "
+        "already there, nobody is removed. A file with any bad row imports nothing, and every "
+        "problem is named with its line.",
+    )
+    imported.add_argument("org", metavar="ORG", help="the org (or account)")
+    imported.add_argument("file", metavar="FILE", type=Path, help="the roster CSV")
+    imported.add_argument(
+        "--by", default="pushgrade-cli", metavar="LOGIN", help="who imported it (kept per link)"
+    )
+    imported.set_defaults(func=_cmd_roster_import)
     return parser
+
+
+def _cmd_roster_import(args: argparse.Namespace) -> int:
+    from ghapp.core.roster import MAX_ROSTER_BYTES, RosterError, read_roster
+    from ghapp.store.roster import import_roster
+
+    try:
+        with args.file.open("rb") as handle:
+            data = handle.read(MAX_ROSTER_BYTES + 1)
+    except OSError as err:
+        return _error(f"cannot read {args.file}: {err.strerror or err}")
+    try:
+        roster = read_roster(data)
+    except RosterError as err:
+        for problem in err.problems:
+            print(f"pushgrade: {args.file}: {problem}", file=sys.stderr)
+        print(f"pushgrade: nothing imported from {args.file}", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def work(sessions):
+        account = await _account(sessions, args.org)
+        if isinstance(account, str):
+            return account
+        try:
+            return account.login, await import_roster(sessions, account.login, roster, by=args.by)
+        except RosterError as err:
+            return f"{args.file}: {err}; nothing imported"
+
+    done = _on_database(work)
+    if isinstance(done, int):
+        return done
+    if isinstance(done, str):
+        return _error(done)
+    org, counts = done
+    print(
+        f"pushgrade: {org}: {len(roster.students)} students read from {args.file} "
+        f"({counts.added} new, {counts.updated} updated, {counts.unchanged} unchanged); "
+        f"{counts.linked} of the roster linked to a GitHub login"
+    )
+    if roster.ignored_columns:
+        print(f"pushgrade: columns left out: {', '.join(roster.ignored_columns)}")
+    return 0
 
 
 def _cmd_regrade(args: argparse.Namespace) -> int:

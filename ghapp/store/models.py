@@ -312,3 +312,28 @@ class WarmRequest(Base):
     assignment: Mapped[str] = mapped_column(String(100))
     config: Mapped[dict] = mapped_column(JSON)  # the assignment's settings, as a job keeps them
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class RosterStudent(Base):
+    """A student on an org's roster. Personal data: shown only to that org's teachers, never
+    written to a repository or a log. `org` is the account's login, lower-case; `login` the
+    student's GitHub login, lower-case, once linked (by the teacher's import, or by the student
+    choosing their identifier on their first accept)."""
+
+    __tablename__ = "roster"
+    __table_args__ = (
+        UniqueConstraint("org", "identifier_key", name="uq_roster_identifier"),
+        UniqueConstraint("org", "login", name="uq_roster_login"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org: Mapped[str] = mapped_column(String(255), index=True)
+    identifier: Mapped[str] = mapped_column(String(200))
+    identifier_key: Mapped[str] = mapped_column(String(200))  # casefolded: s1001 is S1001
+    name: Mapped[str] = mapped_column(String(200), default="")
+    section: Mapped[str] = mapped_column(String(200), default="")
+    login: Mapped[str | None] = mapped_column(String(39), nullable=True)
+    github_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    linked_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
