@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from ghapp.store.models import Job, JobState, Submission
+from ghapp.store.models import Job, JobState, RosterStudent, Submission
 from ghsim import GitHubSimulator
 from pushgrade import serve
 from pushgrade.demo import simulator_settings
@@ -21,7 +21,7 @@ from pushgrade.serve import running
 ORG, OTHER = "cs101", "cs202"
 TEACHER, TA, STUDENT, OTHER_TEACHER = "prof", "ta-tom", "alice", "prof-other"
 # What no one but a teacher of cs101 may ever read.
-SECRETS = ("HIDDEN-ANSWER-42", "hw1-alice", "hw1-bob", "hw1-carol")
+SECRETS = ("HIDDEN-ANSWER-42", "hw1-alice", "hw1-bob", "hw1-carol", "S-0042-ALICE", "Alice Liddell")
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 SESSION_SECRET = "a-test-session-secret-of-enough-length-0123456789"
 
@@ -199,6 +199,21 @@ async def seed(app, sim) -> dict[str, int]:
             ("zed1", 4, False, None),
         ):
             graded(made[name], score, late=late, error=error)
+        session.add_all(
+            [
+                RosterStudent(
+                    org="cs101",
+                    identifier="S-0042-ALICE",
+                    identifier_key="s-0042-alice",
+                    name="Alice Liddell",
+                    section="Lab 1",
+                    login="alice",
+                ),
+                RosterStudent(
+                    org="cs202", identifier="Z-1", identifier_key="z-1", name="Zed Zebra"
+                ),
+            ]
+        )
     return {name: row.id for name, row in made.items()}
 
 

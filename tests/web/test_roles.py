@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from ghapp.store.models import Job
+from ghapp.store.models import Job, RosterStudent
 from tests.web.dash import (
     ORG,
     OTHER_TEACHER,
@@ -37,6 +38,7 @@ def org_pages(ids: dict[str, int]) -> list[str]:
         f"/orgs/{ORG}/assignments/hw1/gradebook.csv",
         f"/orgs/{ORG}/queue",
         f"/orgs/{ORG}/queue?part=live",
+        f"/orgs/{ORG}/roster",
         f"/jobs/{ids['alice1']}",
         f"/jobs/{ids['alice1']}?part=live",
         f"/jobs/{ids['bob1']}",
@@ -118,10 +120,19 @@ async def test_nobody_else_presses_a_button(sim, web, ids, login):
             assert answer.status == (401 if login is ANONYMOUS else 403), assignment
             if login is not ANONYMOUS:
                 assert login in await answer.text()
+        for path in (f"/orgs/{ORG}/roster", f"/orgs/{ORG}/roster/unlink"):
+            form = aiohttp.FormData({"csrf": "guess", "identifier": "S-0042-ALICE"})
+            form.add_field("roster", b"identifier,login\nS-0042-ALICE,mallory\n", filename="r.csv")
+            answer = await client.post(path, form)
+            assert answer.status == (401 if login is ANONYMOUS else 403), path
         async with web.sessions() as session:
             assert await session.scalar(select(func.count()).select_from(Job)) == len(ids)
             carol = await session.get(Job, ids["carol1"])
             assert not carol.cancel_requested
+            alice = await session.scalar(
+                select(RosterStudent).where(RosterStudent.identifier == "S-0042-ALICE")
+            )
+            assert alice.login == "alice"
     finally:
         await client.close()
 
