@@ -14,6 +14,7 @@ import difflib
 import re
 from datetime import date, datetime
 from enum import StrEnum
+from fnmatch import fnmatchcase
 from typing import Annotated, Any
 
 import yaml
@@ -32,6 +33,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ghapp.core.grader_source import Grader
+from ghapp.core.handout import (
+    DEFAULT_REPO_NAME,
+    DEFAULT_TEAM_REPO_NAME,
+    REPO_NAME,
+    OpenTo,
+    StudentPermission,
+    check_pattern,
+    repo_name_for,
+)
 from ghapp.core.located_yaml import (
     ConfigError,
     ConfigProblem,
@@ -181,8 +191,25 @@ class LateConfig(BaseModel):
 # short-form config (stored with each job) is what it always was.
 _NEWER_FIELDS = (
     "repos", "branches", "due", "late", "max_graded_per_day", "after_due", "check_name",
-    "grader", "on_grader_push", "results",
+    "grader", "on_grader_push", "results", "template", "repo_name", "student_permission",
+    "open_to", "max_team_size", "lock_at_cutoff",
 )  # fmt: skip
+
+
+def _template(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not REPO_NAME.fullmatch(value.split("/", 1)[-1]):
+        raise ValueError("a repository of the org, by name (hw1-template) or as ORG/NAME")
+    if value.count("/") > 1:
+        raise ValueError("a repository of the org, by name (hw1-template) or as ORG/NAME")
+    return value
+
+
+def _pattern(value: Any) -> Any:
+    if value is not None and (not isinstance(value, str) or not 1 <= len(value) <= 100):
+        raise ValueError("a repository name with placeholders ({assignment}-{login})")
+    return value
 
 
 class AssignmentConfig(BaseModel):
@@ -212,6 +239,26 @@ class AssignmentConfig(BaseModel):
     grader: Grader = Field(None, validate_default=True)
     on_grader_push: Annotated[OnGraderPush, BeforeValidator(_one_value)] = OnGraderPush.REBUILD
     results: Annotated[ResultsKind | None, BeforeValidator(_one_value)] = None
+    # Handing out (org files only): see ghapp.core.handout.
+    template: Annotated[str | None, BeforeValidator(_template)] = None
+    repo_name: Annotated[str | None, BeforeValidator(_pattern)] = None
+    student_permission: Annotated[StudentPermission, BeforeValidator(_one_value)] = (
+        StudentPermission.PUSH
+    )
+    open_to: Annotated[OpenTo, BeforeValidator(_one_value)] = OpenTo.ANYONE
+    max_team_size: int | None = Field(None, ge=2, le=100)
+    lock_at_cutoff: bool = False
+
+    @property
+    def hands_out(self) -> bool:
+        return self.template is not None
+
+    @property
+    def repo_pattern(self) -> str:
+        """The pattern each student's (or team's) repository is named by."""
+        if self.repo_name is not None:
+            return self.repo_name
+        return DEFAULT_TEAM_REPO_NAME if self.max_team_size else DEFAULT_REPO_NAME
 
     @field_validator("grader", mode="after")
     @classmethod
@@ -367,6 +414,10 @@ def load_file(
         if standalone and assignment.image is None and assignment.grader is None:
             loc = [*prefix, "image"]
             problems.append(ConfigProblem(locate(node, loc), ".".join(loc), _NO_GRADER[org]))
+        mismatch = handout_repos_problem(assignment, name)
+        if mismatch is not None:
+            loc = [*prefix, "repos"]
+            problems.append(ConfigProblem(locate(node, loc), ".".join(loc), mismatch))
         for field, message in consistency_problems(assignment, only_set=not standalone):
             loc = [*prefix, *field.split(".")]
             problems.append(ConfigProblem(locate(node, loc), ".".join(loc), message))
@@ -425,6 +476,7 @@ def consistency_problems(
                 f"the cutoff {cutoff.isoformat()} is before due {config.due.isoformat()}",
             )
         )
+    problems += _handout_problems(config, have, only_set=only_set)
     if (
         config.after_due is not None
         and VISIBILITY_ORDER.index(config.after_due) < VISIBILITY_ORDER.index(config.visibility)
@@ -438,6 +490,55 @@ def consistency_problems(
             )
         )
     return problems
+
+
+_HANDOUT_FIELDS = (
+    "repo_name", "student_permission", "open_to", "max_team_size", "lock_at_cutoff",
+)  # fmt: skip
+
+
+def _handout_problems(
+    config: AssignmentConfig, have: set[str], *, only_set: bool
+) -> list[tuple[str, str]]:
+    problems = []
+    if config.template is None and (not only_set or "template" in have):
+        problems += [
+            (field, "applies to an assignment that hands out repos (template:)")
+            for field in _HANDOUT_FIELDS
+            if field in have
+        ]
+    if config.repo_name is not None:
+        try:
+            check_pattern(config.repo_name, team=config.max_team_size is not None)
+        except ValueError as err:
+            problems.append(("repo_name", str(err)))
+    closes = config.late.cutoff if config.late else None
+    if config.late and config.late.policy is LatePolicy.IGNORE:
+        closes = closes or config.due
+    if config.lock_at_cutoff and closes is None and (not only_set or "late" in have):
+        problems.append(
+            ("lock_at_cutoff", "needs late.cutoff: (the moment the repos turn read-only)")
+        )
+    return problems
+
+
+def handout_repos_problem(config: AssignmentConfig, name: str) -> str | None:
+    """Why the repos handed out for assignment `name` would not be graded (its `repos:` globs
+    do not match the names its `repo_name` makes), or None."""
+    if not config.hands_out or not config.repos:
+        return None
+    try:
+        sample = repo_name_for(
+            config.repo_pattern, assignment=name, login="some-student", team="some-team"
+        )
+    except ValueError:
+        return None  # the pattern's own problem is told already
+    if any(fnmatchcase(sample.lower(), glob.lower()) for glob in config.repos):
+        return None
+    return (
+        f"does not match the repos this assignment hands out ({sample}, by repo_name "
+        f"{config.repo_pattern!r}): they would not be graded"
+    )
 
 
 def _stray_problem(node: yaml.Node | None, key: Any) -> ConfigProblem:
