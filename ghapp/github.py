@@ -49,6 +49,31 @@ class DownloadTooLarge(Exception):
     pass
 
 
+class GitHubRefused(Exception):
+    """GitHub answered no (4xx): its status and message. `missing_permission` when the App's
+    installation lacks a permission the call needs (GitHub's 403 "Resource not accessible by
+    integration")."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"GitHub answered {status}: {message}")
+        self.status = status
+        self.message = message
+
+    @property
+    def missing_permission(self) -> bool:
+        return self.status == 403 and "not accessible by integration" in self.message
+
+
+def _refused(err: gidgethub.BadRequest) -> GitHubRefused:
+    message = " ".join(str(a) for a in err.args if a) or err.status_code.phrase
+    errors = getattr(err, "errors", None)
+    if isinstance(errors, list):
+        details = [e.get("message") for e in errors if isinstance(e, dict) and e.get("message")]
+        if details:
+            message = f"{message}: {'; '.join(details)}"
+    return GitHubRefused(int(err.status_code), message)
+
+
 class _API(gidgethub.aiohttp.GitHubAPI):
     """gidgethub's adapter, plus rate-limit answers turned into RateLimited with their wait."""
 
@@ -231,6 +256,68 @@ class InstallationClient:
         if not isinstance(item, dict) or item.get("type") != "file":
             return None
         return str(item.get("sha") or ""), base64.b64decode(item.get("content") or "")
+
+    # -- handing out ---------------------------------------------------------------------------
+
+    async def repo(self, owner: str, name: str) -> dict | None:
+        """A repository the installation can see, or None."""
+        try:
+            found = await self._call(
+                "GET", f"/repos/{quote(owner)}/{quote(name)}", what=f"read {owner}/{name}"
+            )
+        except gidgethub.BadRequest as err:
+            if err.status_code == 404:
+                return None
+            raise _refused(err) from None
+        return found if isinstance(found, dict) else None
+
+    async def generate_repo(
+        self, template_owner: str, template: str, *, owner: str, name: str, description: str
+    ) -> dict:
+        """A new private repository from `template`'s default branch (one commit, no history);
+        GitHubRefused: 422 when the name exists or the repository is no template, 404 when the
+        installation cannot see the template, 403 without `administration: write`."""
+        try:
+            return await self._call(
+                "POST",
+                f"/repos/{quote(template_owner)}/{quote(template)}/generate",
+                data={"owner": owner, "name": name, "private": True, "description": description},
+                what=f"create {owner}/{name}",
+            )
+        except gidgethub.BadRequest as err:
+            raise _refused(err) from None
+
+    async def add_collaborator(
+        self, owner: str, name: str, login: str, *, permission: str
+    ) -> dict | None:
+        """Give `login` `permission` on the repository: the invitation GitHub made (someone
+        outside the org must accept it), or None when access is immediate (an org member, or
+        a collaborator already, whose permission is changed)."""
+        try:
+            answer = await self._call(
+                "PUT",
+                f"/repos/{quote(owner)}/{quote(name)}/collaborators/{quote(login)}",
+                data={"permission": permission},
+                what=f"share {owner}/{name}",
+            )
+        except gidgethub.BadRequest as err:
+            raise _refused(err) from None
+        return answer if isinstance(answer, dict) else None
+
+    async def permission(self, owner: str, name: str, login: str) -> str:
+        """`login`'s permission on the repository: admin, write, read or none."""
+        try:
+            answer = await self._call(
+                "GET",
+                f"/repos/{quote(owner)}/{quote(name)}/collaborators/{quote(login)}/permission",
+                what=f"permission on {owner}/{name}",
+            )
+        except gidgethub.BadRequest as err:
+            if err.status_code == 404:
+                return "none"
+            raise _refused(err) from None
+        value = answer.get("permission") if isinstance(answer, dict) else None
+        return value if isinstance(value, str) else "none"
 
     async def org_role(self, org: str, login: str) -> str | None:
         """`admin` for an owner of `org`, `member` for another active member, None for anyone

@@ -99,8 +99,8 @@ class Fault:
 
 
 async def _body_for_record(request: web.Request) -> Any:
-    if not request.can_read_body:
-        return None
+    # read() gives the body again once the handler has read it (aiohttp keeps it), and b""
+    # when there is none.
     raw = await request.read()
     try:
         return json.loads(raw) if raw else None

@@ -337,3 +337,33 @@ class RosterStudent(Base):
     linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     linked_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HandOut(Base):
+    """One student's (or team's) repository of one assignment: made once from the template,
+    whatever double clicks, web processes and retries ask. `holder` is the student's login,
+    lower-case (a team's: `team:` and its slug); a repository name belongs to one holder only.
+    While a process makes it the row is `making` under a lease; then `ready`, or `failed` with
+    the problem (the next accept tries again)."""
+
+    __tablename__ = "handouts"
+    __table_args__ = (
+        UniqueConstraint("org", "assignment", "holder", name="uq_handouts_holder"),
+        UniqueConstraint("org", "repo", name="uq_handouts_repo"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org: Mapped[str] = mapped_column(String(255))
+    assignment: Mapped[str] = mapped_column(String(100))
+    holder: Mapped[str] = mapped_column(String(255))
+    login: Mapped[str] = mapped_column(String(39))  # who accepted first
+    repo: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(16), default="making")
+    maker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    repo_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    invitation_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    adopted: Mapped[bool] = mapped_column(default=False)  # the repository existed already
+    problem: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,179 @@
+"""Hand-outs in the database: the one row per student (or team) and assignment that makes a
+repository exactly once. A process claims the row (inserting it, or taking over one whose maker
+died or failed) under a lease, makes the repository, and marks it ready; everyone else reads it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from ghapp.store.db import write_session
+from ghapp.store.models import HandOut, utcnow
+
+MAKING, READY, FAILED = "making", "ready", "failed"
+
+
+@dataclass(frozen=True)
+class Handed:
+    id: int
+    org: str
+    assignment: str
+    holder: str
+    login: str
+    repo: str
+    state: str
+    invitation_id: int | None
+    adopted: bool
+    problem: str
+    ready_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a claim found: `mine` when this caller is to make the repository now; else the row
+    as it stands (ready, or being made by another process). `taken_by` when the repository's
+    name belongs to another holder."""
+
+    row: Handed | None
+    mine: bool = False
+    taken_by: str | None = None
+
+
+def _handed(row: HandOut) -> Handed:
+    return Handed(
+        row.id,
+        row.org,
+        row.assignment,
+        row.holder,
+        row.login,
+        row.repo,
+        row.state,
+        row.invitation_id,
+        row.adopted,
+        row.problem,
+        row.ready_at,
+    )
+
+
+async def find(
+    sessions: async_sessionmaker, org: str, assignment: str, holder: str
+) -> Handed | None:
+    async with sessions() as session:
+        row = await session.scalar(
+            select(HandOut).where(
+                HandOut.org == org.lower(),
+                HandOut.assignment == assignment,
+                HandOut.holder == holder,
+            )
+        )
+        return _handed(row) if row is not None else None
+
+
+async def claim(
+    sessions: async_sessionmaker,
+    *,
+    org: str,
+    assignment: str,
+    holder: str,
+    login: str,
+    repo: str,
+    maker: str,
+    lease_s: float,
+) -> Claim:
+    """Claim the making of `holder`'s repository `repo`: insert its row, or take over a row
+    that failed or whose maker's lease ran out. Exactly one caller gets `mine` at a time."""
+    org = org.lower()
+    now = utcnow()
+    until = now + timedelta(seconds=lease_s)
+    try:
+        async with write_session(sessions) as session:
+            row = HandOut(
+                org=org,
+                assignment=assignment,
+                holder=holder,
+                login=login.lower(),
+                repo=repo,
+                state=MAKING,
+                maker=maker,
+                lease_until=until,
+                adopted=False,
+                problem="",
+            )
+            session.add(row)
+            await session.flush()
+            return Claim(_handed(row), mine=True)
+    except IntegrityError:
+        pass  # a row exists for this holder, or for this repository name
+    async with write_session(sessions) as session:
+        mine = await session.scalar(
+            select(HandOut).where(
+                HandOut.org == org, HandOut.assignment == assignment, HandOut.holder == holder
+            )
+        )
+        if mine is None:
+            other = await session.scalar(
+                select(HandOut.holder).where(HandOut.org == org, HandOut.repo == repo)
+            )
+            return Claim(None, taken_by=other or "someone else")
+        taken = await session.execute(
+            update(HandOut)
+            .where(
+                HandOut.id == mine.id,
+                or_(
+                    HandOut.state == FAILED,
+                    (HandOut.state == MAKING) & (HandOut.lease_until < now),
+                ),
+            )
+            .values(state=MAKING, maker=maker, lease_until=until, problem="")
+        )
+        await session.refresh(mine)
+        return Claim(_handed(mine), mine=taken.rowcount == 1)
+
+
+async def made(
+    sessions: async_sessionmaker,
+    row_id: int,
+    *,
+    maker: str,
+    repo_id: int | None,
+    invitation_id: int | None,
+    adopted: bool,
+) -> bool:
+    """Mark the repository ready (False when another process took the row over meanwhile)."""
+    async with write_session(sessions) as session:
+        done = await session.execute(
+            update(HandOut)
+            .where(HandOut.id == row_id, HandOut.maker == maker, HandOut.state == MAKING)
+            .values(
+                state=READY,
+                repo_id=repo_id,
+                invitation_id=invitation_id,
+                adopted=adopted,
+                lease_until=None,
+                ready_at=utcnow(),
+            )
+        )
+        return done.rowcount == 1
+
+
+async def failed(sessions: async_sessionmaker, row_id: int, *, maker: str, problem: str) -> None:
+    async with write_session(sessions) as session:
+        await session.execute(
+            update(HandOut)
+            .where(HandOut.id == row_id, HandOut.maker == maker, HandOut.state == MAKING)
+            .values(state=FAILED, lease_until=None, problem=problem[:2000])
+        )
+
+
+async def handouts_of(sessions: async_sessionmaker, org: str, assignment: str) -> list[Handed]:
+    async with sessions() as session:
+        found = await session.execute(
+            select(HandOut)
+            .where(HandOut.org == org.lower(), HandOut.assignment == assignment)
+            .order_by(HandOut.repo)
+        )
+        return [_handed(row) for row in found.scalars()]
