@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ghapp.core.roster import Roster, RosterError
@@ -146,3 +147,44 @@ async def unlink(sessions: async_sessionmaker, org: str, identifier: str) -> boo
             return False
         row.login, row.github_id, row.linked_at, row.linked_by = None, None, None, None
         return True
+
+
+async def student_of(sessions: async_sessionmaker, org: str, login: str) -> Listed | None:
+    """`org`'s student whose GitHub login is `login`, if any."""
+    async with sessions() as session:
+        row = await session.scalar(
+            select(RosterStudent).where(
+                RosterStudent.org == org.lower(), RosterStudent.login == login.lower()
+            )
+        )
+        if row is None:
+            return None
+        return Listed(
+            row.identifier, row.name, row.section, row.login, row.linked_at, row.linked_by
+        )
+
+
+async def link(
+    sessions: async_sessionmaker, org: str, identifier: str, login: str, github_id: int
+) -> bool:
+    """A student's first accept: link `login` to the roster's `identifier`, once — only to an
+    identifier no login is linked to yet, and only a login linked to no one. False otherwise."""
+    try:
+        async with write_session(sessions) as session:
+            done = await session.execute(
+                update(RosterStudent)
+                .where(
+                    RosterStudent.org == org.lower(),
+                    RosterStudent.identifier_key == identifier.strip().casefold(),
+                    RosterStudent.login.is_(None),
+                )
+                .values(
+                    login=login.lower(),
+                    github_id=github_id,
+                    linked_at=utcnow(),
+                    linked_by="the student, on accepting",
+                )
+            )
+            return done.rowcount == 1
+    except IntegrityError:  # the login is linked to another identifier already
+        return False

@@ -1,0 +1,195 @@
+"""The accept link: a student signs in, accepts, and gets one repository from the template; each
+refusal (not a member, not on the roster, after the cutoff, a team assignment, the App without
+its permission) is a clear page and leaves nothing half-made."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+from sqlalchemy import func, select
+
+from ghapp.store.models import HandOut, Installation, RosterStudent
+from ghsim import GitHubSimulator
+from pushgrade.demo import simulator_settings
+from pushgrade.serve import running
+from tests.web.dash import SESSION_SECRET, Client
+
+ORG = "school"
+HANDOUT = {
+    "administration": "write",
+    "contents": "read",
+    "metadata": "read",
+    "members": "read",
+    "checks": "write",
+}
+ORG_FILE = """teachers: staff
+assignments:
+  hw1: {repos: "hw1-*", image: "g:1", template: hw1-template}
+  lab: {repos: "lab-*", image: "g:1", template: hw1-template, open_to: members}
+  quiz: {repos: "quiz-*", image: "g:1", template: hw1-template, open_to: roster}
+  old: {repos: "old-*", image: "g:1", template: hw1-template, due: "2020-01-01T00:00:00+00:00",
+        late: {cutoff: "2020-01-03T12:00:00+00:00"}}
+  duo: {repos: "duo-*", image: "g:1", template: hw1-template, max_team_size: 2}
+  graded-only: {repos: "g-*", image: "g:1"}
+"""
+
+
+@pytest.fixture
+async def sim():
+    async with GitHubSimulator() as simulator:
+        simulator.install(ORG, permissions=HANDOUT)
+        simulator.create_repo(ORG, ".github", files={".github/pushgrade.yml": ORG_FILE})
+        simulator.create_repo(ORG, "hw1-template", files={"README.md": "# hw1\n"}, template=True)
+        simulator.add_member(ORG, "alice")
+        for login in ("bob", "carol", "mallory"):
+            simulator.create_user(login)
+        yield simulator
+
+
+@pytest.fixture
+async def web(sim, tmp_path):
+    settings = simulator_settings(sim, f"sqlite+aiosqlite:///{tmp_path / 'accept.sqlite3'}")
+    settings = dataclasses.replace(settings, workers=0, session_secret=SESSION_SECRET)
+    async with running(settings) as started:
+        async with started.sessions() as session, session.begin():
+            session.add(Installation(id=sim.world.installation_for(ORG).id, account_login=ORG))
+            session.add(
+                RosterStudent(org=ORG, identifier="S-1001", identifier_key="s-1001", name="Carol C")
+            )
+        yield started
+
+
+async def student(web, sim, login: str) -> Client:
+    client = Client(web.url, sim)
+    assert (await client.sign_in(login)).status == 303
+    return client
+
+
+async def csrf_of(client: Client, path: str) -> str:
+    text = await (await client.get(path)).text()
+    marker = 'name="csrf" value="'
+    assert marker in text, text
+    return text.split(marker, 1)[1].split('"', 1)[0]
+
+
+async def handouts(web) -> list[tuple[str, str, str]]:
+    async with web.sessions() as session:
+        rows = await session.execute(select(HandOut.assignment, HandOut.holder, HandOut.state))
+        return sorted(tuple(r) for r in rows)
+
+
+async def test_a_student_signs_in_accepts_and_gets_one_repository(sim, web):
+    anonymous = Client(web.url, sim)
+    answer = await anonymous.get(f"/a/{ORG}/hw1")
+    assert answer.status == 303 and answer.headers["Location"] == "/login?next=/a/school/hw1"
+    await anonymous.close()
+
+    bob = await student(web, sim, "bob")
+    page = await (await bob.get(f"/a/{ORG}/hw1")).text()
+    assert "Accept hw1" in page and "school/hw1-bob" in page
+    csrf = await csrf_of(bob, f"/a/{ORG}/hw1")
+    answers = await asyncio.gather(*(bob.post(f"/a/{ORG}/hw1", {"csrf": csrf}) for _ in range(3)))
+    assert {a.status for a in answers} == {303}
+    page = await (await bob.get(f"/a/{ORG}/hw1")).text()
+    assert "Your repository:" in page and ">school/hw1-bob</a>" in page
+    assert f"{sim.url}/school/hw1-bob/invitations" in page  # bob is outside the org
+    assert sim.permission_of(sim.world.require_repo(ORG, "hw1-bob"), "bob") is None
+    assert [i.repo.name for i in sim.invitations_for("bob")] == ["hw1-bob"]
+    assert await handouts(web) == [("hw1", "bob", "ready")]
+    again = await bob.post(f"/a/{ORG}/hw1", {"csrf": csrf})
+    assert again.status == 303
+    generated = [r for r in sim.requests if r.path.endswith("/generate")]
+    assert len(generated) == 1
+    await bob.close()
+
+
+async def test_the_link_needs_an_assignment_that_hands_out(sim, web):
+    bob = await student(web, sim, "bob")
+    for path in (f"/a/{ORG}/nope", f"/a/{ORG}/graded-only", "/a/elsewhere/hw1", f"/a/{ORG}/..."):
+        answer = await bob.get(path)
+        assert answer.status == 404, path
+        assert "no assignment to accept" in await answer.text()
+    await bob.close()
+
+
+async def test_members_only_refuses_an_outsider_and_admits_a_member(sim, web):
+    bob = await student(web, sim, "bob")
+    refused = await bob.post(f"/a/{ORG}/lab", {"csrf": await csrf_of(bob, f"/a/{ORG}/lab")})
+    assert refused.status == 403
+    assert "open to members of school only, and bob is not one" in await refused.text()
+    alice = await student(web, sim, "alice")
+    done = await alice.post(f"/a/{ORG}/lab", {"csrf": await csrf_of(alice, f"/a/{ORG}/lab")})
+    assert done.status == 303
+    page = await (await alice.get(f"/a/{ORG}/lab")).text()
+    assert "You can push to it now" in page  # a member: no invitation
+    assert sim.permission_of(sim.world.require_repo(ORG, "lab-alice"), "alice") == "push"
+    assert await handouts(web) == [("lab", "alice", "ready")]
+    for client in (alice, bob):
+        await client.close()
+
+
+async def test_a_roster_student_gives_their_identifier_once(sim, web):
+    carol = await student(web, sim, "carol")
+    page = await (await carol.get(f"/a/{ORG}/quiz")).text()
+    assert 'name="identifier"' in page and "S-1001" not in page  # no identifier is shown
+    csrf = await csrf_of(carol, f"/a/{ORG}/quiz")
+    for given in ("", "S-9999"):
+        refused = await carol.post(f"/a/{ORG}/quiz", {"csrf": csrf, "identifier": given})
+        assert refused.status == 403
+        assert "is not on the roster of school" in await refused.text()
+    done = await carol.post(f"/a/{ORG}/quiz", {"csrf": csrf, "identifier": " s-1001 "})
+    assert done.status == 303
+    async with web.sessions() as session:
+        linked = await session.scalar(select(RosterStudent.login))
+    assert linked == "carol"
+    # The identifier is carol's now: mallory cannot take it.
+    mallory = await student(web, sim, "mallory")
+    taken = await mallory.post(
+        f"/a/{ORG}/quiz",
+        {"csrf": await csrf_of(mallory, f"/a/{ORG}/quiz"), "identifier": "S-1001"},
+    )
+    assert taken.status == 403
+    assert await handouts(web) == [("quiz", "carol", "ready")]
+    for client in (carol, mallory):
+        await client.close()
+
+
+async def test_after_the_cutoff_accepting_is_refused_with_the_date(sim, web):
+    bob = await student(web, sim, "bob")
+    page = await (await bob.get(f"/a/{ORG}/old")).text()
+    assert "could be accepted until 2020-01-03 12:00:00 UTC" in page
+    assert 'class="accept"' not in page  # no form to accept with
+    refused = await bob.post(f"/a/{ORG}/old", {"csrf": await csrf_of(bob, f"/a/{ORG}/hw1")})
+    assert refused.status == 403 and "until 2020-01-03 12:00:00 UTC" in await refused.text()
+    team = await bob.post(f"/a/{ORG}/duo", {"csrf": await csrf_of(bob, f"/a/{ORG}/hw1")})
+    assert team.status == 501
+    assert await handouts(web) == []
+    assert sim.world.repo(ORG, "old-bob") is None
+    await bob.close()
+
+
+async def test_without_the_apps_permission_the_student_is_told_and_nothing_is_made(sim, web):
+    sim.world.installation_for(ORG).permissions = {
+        "contents": "read",
+        "metadata": "read",
+        "members": "read",
+    }
+    bob = await student(web, sim, "bob")
+    refused = await bob.post(f"/a/{ORG}/hw1", {"csrf": await csrf_of(bob, f"/a/{ORG}/hw1")})
+    assert refused.status == 503
+    assert "needs the Administration (read and write) permission" in await refused.text()
+    assert sim.world.repo(ORG, "hw1-bob") is None
+    async with web.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(HandOut)) == 1  # failed
+    assert await handouts(web) == [("hw1", "bob", "failed")]
+    await bob.close()
+
+
+async def test_accepting_needs_the_forms_token(sim, web):
+    bob = await student(web, sim, "bob")
+    refused = await bob.post(f"/a/{ORG}/hw1", {"csrf": "guess"})
+    assert refused.status == 403
+    assert await handouts(web) == []
+    await bob.close()

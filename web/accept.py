@@ -1,0 +1,156 @@
+"""The accept link a teacher hands to students: `/a/{org}/{assignment}`. A student signs in with
+GitHub, sees the assignment, accepts, and gets their repository (made once, from the template)
+with an invitation to accept on GitHub when they are not a member of the org.
+
+Who may accept is the assignment's `open_to`: anyone with the link, the org's members, or the
+students on the org's roster (who give their identifier on their first accept, linking their
+login to it once). Nothing of another student is ever shown here: not the roster's identifiers,
+not their repositories."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiohttp import web
+
+from ghapp.core.config import AssignmentConfig, ConfigError, LatePolicy
+from ghapp.core.handout import OpenTo, accept_closes, repo_name_for
+from ghapp.store import handouts, reads
+from ghapp.store import roster as rosters
+from ghapp.store.models import utcnow
+from ghapp.work.handout import HandOutRefused, hand_out
+from web.dashboard import ASSIGNMENT_NAME, ORG_NAME, Dashboard, Refusal, page, when
+
+routes = web.RouteTableDef()
+
+MAX_IDENTIFIER_CHARS = 200
+
+
+def _closes(config: AssignmentConfig) -> datetime | None:
+    late = config.late
+    ignored = late is not None and late.policy is LatePolicy.IGNORE
+    return accept_closes(config.due, late.cutoff if late else None, ignored)
+
+
+async def _assignment(request: web.Request, dash: Dashboard):
+    """The org's account and the org file's assignment, or a 404 that reveals nothing more."""
+    org, name = request.match_info["org"], request.match_info["assignment"]
+    nothing = Refusal(404, "No such assignment", "This link leads to no assignment to accept.")
+    if not ORG_NAME.match(org) or not ASSIGNMENT_NAME.match(name):
+        raise nothing
+    account = await reads.account(dash.sessions, org)
+    if account is None:
+        raise nothing
+    gh = dash.teachers.github.installation(account.installation_id)
+    try:
+        config = await dash.teachers.configs.org_file(gh, account.login)
+    except ConfigError:
+        raise Refusal(
+            503,
+            "This assignment cannot be accepted now",
+            "The org's pushgrade file has a problem, which its teachers see in the dashboard. "
+            "Try again once they have fixed it.",
+        ) from None
+    assignment = config.assignments.get(name) if config is not None else None
+    if assignment is None or not assignment.hands_out:
+        raise nothing
+    return account, gh, name, assignment
+
+
+@routes.get("/a/{org}/{assignment}")
+@page
+async def accept_page(request: web.Request, dash: Dashboard) -> web.Response:
+    user = await dash.require_user(request)
+    account, _, name, config = await _assignment(request, dash)
+    handed = await handouts.find(dash.sessions, account.login, name, user.login.lower())
+    linked = None
+    if config.open_to is OpenTo.ROSTER:
+        linked = await rosters.student_of(dash.sessions, account.login, user.login)
+    closes = _closes(config)
+    return dash.render(
+        request,
+        "accept.html",
+        account=account,
+        name=name,
+        config=config,
+        handed=handed if handed is not None and handed.state == "ready" else None,
+        closes=closes,
+        closed=closes is not None and utcnow() > closes,
+        needs_identifier=config.open_to is OpenTo.ROSTER and linked is None,
+        repo=_repo_name(config, name, user.login),
+    )
+
+
+def _repo_name(config: AssignmentConfig, name: str, login: str) -> str | None:
+    try:
+        return repo_name_for(config.repo_pattern, assignment=name, login=login)
+    except ValueError:
+        return None
+
+
+@routes.post("/a/{org}/{assignment}")
+@page
+async def accept(request: web.Request, dash: Dashboard) -> web.Response:
+    user = await dash.require_user(request)
+    account, gh, name, config = await _assignment(request, dash)
+    form = await dash.form(request)
+    dash.require_csrf(request, user, form)
+    back = web.HTTPSeeOther(request.path)
+    existing = await handouts.find(dash.sessions, account.login, name, user.login.lower())
+    if existing is not None and existing.state == "ready":
+        raise back  # accepted before: the page shows the repository
+    closes = _closes(config)
+    if closes is not None and utcnow() > closes:
+        raise Refusal(
+            403,
+            "Accepting has closed",
+            f"{name} could be accepted until {when(closes)}: no push is graded after that. "
+            "Ask your teacher if you need more time.",
+        )
+    if config.max_team_size is not None:
+        raise Refusal(
+            501,
+            "Team assignments are not handed out yet",
+            f"{name} is a team assignment; this pushgrade hands out individual repositories "
+            "only. Ask your teacher.",
+        )
+    await _admit(dash, gh, account.login, config, user, form)
+    try:
+        await hand_out(
+            dash.sessions,
+            gh,
+            org=account.login,
+            assignment=name,
+            config=config,
+            login=user.login,
+            maker=f"web:{id(dash)}",
+        )
+    except HandOutRefused as err:
+        raise Refusal(409 if not err.for_teacher else 503, "Not handed out", str(err)) from None
+    raise back
+
+
+async def _admit(dash: Dashboard, gh, org: str, config: AssignmentConfig, user, form) -> None:
+    """Refuse whoever the assignment is not open to; link a roster student's login once."""
+    if config.open_to is OpenTo.MEMBERS:
+        if await gh.org_role(org, user.login) is None:
+            raise Refusal(
+                403,
+                "Only for members of the org",
+                f"This assignment is open to members of {org} only, and {user.login} is not "
+                "one (or has not accepted the org's invitation yet).",
+            )
+    elif config.open_to is OpenTo.ROSTER:
+        if await rosters.student_of(dash.sessions, org, user.login) is not None:
+            return
+        identifier = str(form.get("identifier") or "").strip()[:MAX_IDENTIFIER_CHARS]
+        if not identifier or not await rosters.link(
+            dash.sessions, org, identifier, user.login, user.user_id
+        ):
+            raise Refusal(
+                403,
+                "Not on the roster",
+                f"{user.login} is not on the roster of {org}, and the identifier given is not "
+                "one of its students waiting for a GitHub account. Check it (your student "
+                "number or e-mail, as your school writes it), or ask your teacher.",
+            )
