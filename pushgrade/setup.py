@@ -27,7 +27,13 @@ from ghapp.github import API_VERSION, API_VERSION_HEADER
 ENV_FILE = "pushgrade.env"
 KEY_FILE = "pushgrade-app.pem"
 # What the App may do and hear (app.yml says the same; tests/unit/test_setup.py holds them equal).
-PERMISSIONS = {"checks": "write", "contents": "read", "metadata": "read", "members": "read"}
+PERMISSIONS = {
+    "checks": "write",
+    "contents": "read",
+    "metadata": "read",
+    "members": "read",
+    "administration": "write",  # handing out: repositories from templates, collaborators
+}
 EVENTS = ["push", "check_run", "check_suite"]
 
 
