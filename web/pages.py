@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from ghapp.core import phases
-from ghapp.store import reads, requests
+from ghapp.store import extensions, reads, requests
 from ghapp.store.models import JobState
 from runner.outcome import Outcome
 from web import gradebook
@@ -111,6 +111,7 @@ async def gradebook_page(request: web.Request, dash: Dashboard) -> web.Response:
         config_problems=problems,
         grader_problems=await reads.grader_problems(dash.sessions, account.login, name),
         board=await _leaderboard(dash, account.login, name, table),
+        extended=await extensions.of_assignment(dash.sessions, org=account.login, assignment=name),
     )
 
 

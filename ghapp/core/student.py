@@ -19,6 +19,7 @@ from ghapp.core.deadline import (
     show,
     shown_at,
 )
+from ghapp.core.extension import extension_note
 from ghapp.core.report import CheckRunReport, Lateness, render_report
 from ghapp.core.reveal import reveal_at
 from runner.outcome import Outcome
@@ -45,14 +46,17 @@ def student_view(
     pushed_at: datetime,
     now: datetime,
     graded_today: int | None = None,
+    extended: bool = False,
 ) -> StudentView:
     """The check run for `outcome` of a push received at `pushed_at` (a regrade's: its first
     push's), as shown at `now`. `graded_today`: under a daily limit, the pushes counted on its
-    day, this one included (None: it does not count, say nothing of the limit)."""
+    day, this one included (None: it does not count, say nothing of the limit). `extended`:
+    `config` carries the student's own extended dates, which the check run says."""
     late = lateness(config, pushed_at)
     notes = tuple(
         note
         for note in (
+            extension_note(config.due) if extended and config.due is not None else None,
             received_note(config, pushed_at),
             attempts_note(config, graded_today, pushed_at) if graded_today is not None else None,
         )

@@ -367,3 +367,23 @@ class HandOut(Base):
     problem: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Extension(Base):
+    """A student's (or team's) own due date and cutoff for one assignment, keyed by their
+    repository: every deadline decision on its pushes uses them. Who granted it and when are
+    kept; a new grant replaces the last."""
+
+    __tablename__ = "extensions"
+    __table_args__ = (UniqueConstraint("org", "assignment", "repo", name="uq_extensions_repo"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org: Mapped[str] = mapped_column(String(255))  # lower-case
+    assignment: Mapped[str] = mapped_column(String(100))
+    repo: Mapped[str] = mapped_column(String(100))  # lower-case
+    due: Mapped[datetime] = mapped_column(UTCDateTime)
+    cutoff: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The due date's UTC offset, in minutes, as the teacher gave it (stored moments are UTC).
+    offset_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    granted_by: Mapped[str] = mapped_column(String(255))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
-from ghapp.store.models import Installation, Job, JobState, Submission
+from ghapp.store.models import Extension, Installation, Job, JobState, Submission
 from runner.outcome import ErrorKind
 
 
@@ -155,14 +155,22 @@ async def assignments(sessions, org: str) -> list[AssignmentSummary]:
 
 
 async def assignment_config(sessions, org: str, name: str) -> dict | None:
-    """The newest resolved config of an assignment (None when no job has it)."""
+    """The newest resolved config of an assignment (None when no job has it): the class's, not
+    one a student's extension changed the dates of (unless every job's was)."""
+    extended_repo = exists().where(
+        Extension.org == func.lower(Job.owner),
+        Extension.assignment == Job.assignment,
+        Extension.repo == func.lower(Job.repo),
+    )
+    newest = (
+        select(Job.config)
+        .where(Job.owner == org, Job.assignment == name, Job.config.is_not(None))
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
     async with sessions() as session:
-        return await session.scalar(
-            select(Job.config)
-            .where(Job.owner == org, Job.assignment == name, Job.config.is_not(None))
-            .order_by(Job.id.desc())
-            .limit(1)
-        )
+        found = await session.scalar(newest.where(~extended_repo))
+        return found if found is not None else await session.scalar(newest)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from ghapp.core.report import render_superseded
 from ghapp.core.student import StudentView, student_view
 from ghapp.core.tenants import in_one_line, tenant_problems
 from ghapp.github import DownloadTooLarge, InstallationClient
-from ghapp.store import history, jobs
+from ghapp.store import extensions, history, jobs
 from ghapp.store.db import write_session
 from ghapp.store.jobs import LeaseLost
 from ghapp.store.models import Job, JobState, Submission, utcnow
@@ -215,7 +215,17 @@ async def student_view_of(
         graded_today = await history.counted_on(
             crew.sessions, owner=job.owner, repo=job.repo, window=window
         )
-    return student_view(config, outcome, pushed_at=pushed, now=utcnow(), graded_today=graded_today)
+    granted = await extensions.find(
+        crew.sessions, org=job.owner, assignment=job.assignment, repo=job.repo
+    )
+    return student_view(
+        config,
+        outcome,
+        pushed_at=pushed,
+        now=utcnow(),
+        graded_today=graded_today,
+        extended=granted is not None and granted.due == config.due,
+    )
 
 
 def _result_priority(job: Job) -> Priority:

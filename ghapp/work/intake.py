@@ -11,9 +11,10 @@ from ghapp.core import checkrun
 from ghapp.core.budget import Priority
 from ghapp.core.checkrun import WriteKind
 from ghapp.core.config import ConfigError, ConfigProblem
+from ghapp.core.extension import extended
 from ghapp.core.report import render_error_report, render_not_graded
 from ghapp.core.tenants import tenant_problems
-from ghapp.store import jobs
+from ghapp.store import extensions, jobs
 from ghapp.store.db import after_commit, write_session
 from ghapp.store.jobs import LeaseLost
 from ghapp.store.models import Job, JobState, clipped
@@ -82,6 +83,11 @@ async def intake(crew: Crew, admission: Admission, job: Job) -> None:
             assignment=resolution.assignment_name,
         )
         return
+    granted = await extensions.find(
+        crew.sessions, org=job.owner, assignment=resolution.assignment_name, repo=job.repo
+    )
+    if granted is not None:  # this repo's own dates decide from here on
+        config = extended(config, granted.due, granted.cutoff)
     job.config = config.model_dump(mode="json")
     # For the teacher: what the repo file tried to change and could not.
     locked = "; ".join(resolution.locked_overrides)
