@@ -177,3 +177,14 @@ async def handouts_of(sessions: async_sessionmaker, org: str, assignment: str) -
             .order_by(HandOut.repo)
         )
         return [_handed(row) for row in found.scalars()]
+
+
+async def of_student(sessions: async_sessionmaker, login: str) -> list[Handed]:
+    """The repositories handed out to `login` (ready ones), in every org, newest first."""
+    async with sessions() as session:
+        found = await session.execute(
+            select(HandOut)
+            .where(HandOut.holder == login.lower(), HandOut.state == READY)
+            .order_by(HandOut.id.desc())
+        )
+        return [_handed(row) for row in found.scalars()]

@@ -379,3 +379,45 @@ async def first_image_ids(sessions, owner: str, repo: str, shas) -> dict[str, st
             select(Submission.head_sha, Submission.image_id).where(Submission.id.in_(first))
         )
         return dict(found.all())
+
+
+@dataclass(frozen=True)
+class RepoLatest:
+    """A repo's newest job config and graded run of an assignment, for its student's page."""
+
+    config: dict | None
+    outcome: dict | None
+    job_id: int | None
+    received_at: datetime | None
+    head_sha: str | None
+
+
+async def repo_latest(sessions, org: str, repo: str, assignment: str) -> RepoLatest:
+    async with sessions() as session:
+        config = await session.scalar(
+            select(Job.config)
+            .where(
+                func.lower(Job.owner) == org.lower(),
+                func.lower(Job.repo) == repo.lower(),
+                Job.assignment == assignment,
+                Job.config.is_not(None),
+            )
+            .order_by(Job.id.desc())
+            .limit(1)
+        )
+        latest = (
+            await session.execute(
+                select(Submission.outcome, Job.id, Job.received_at, Job.head_sha)
+                .join(Job, Job.id == Submission.job_id)
+                .where(
+                    func.lower(Job.owner) == org.lower(),
+                    func.lower(Job.repo) == repo.lower(),
+                    Job.assignment == assignment,
+                )
+                .order_by(Submission.id.desc())
+                .limit(1)
+            )
+        ).first()
+    if latest is None:
+        return RepoLatest(config, None, None, None, None)
+    return RepoLatest(config, *latest)

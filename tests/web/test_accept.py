@@ -1,4 +1,5 @@
-"""The accept link: a student signs in, accepts, and gets one repository from the template; each
+"""The accept link and the student's page: a student signs in, accepts, and gets one repository
+from the template, then sees it and its result on /me; each
 refusal (not a member, not on the roster, after the cutoff, a team assignment, the App without
 its permission) is a clear page and leaves nothing half-made."""
 
@@ -6,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from ghapp.store.models import HandOut, Installation, RosterStudent
+from ghapp.store import extensions
+from ghapp.store.models import HandOut, Installation, Job, JobState, RosterStudent, Submission
 from ghsim import GitHubSimulator
 from pushgrade.demo import simulator_settings
 from pushgrade.serve import running
@@ -193,3 +196,89 @@ async def test_accepting_needs_the_forms_token(sim, web):
     assert refused.status == 403
     assert await handouts(web) == []
     await bob.close()
+
+
+# --- the student's page ---------------------------------------------------------------------
+
+CONFIG = {
+    "image": "g:1",
+    "repos": ["hw1-*"],
+    "template": "hw1-template",
+    "visibility": "score",
+    "due": "2030-01-10T23:59:00+00:00",
+    "max_graded_per_day": 3,
+}
+OUTCOME = {
+    "status": "failed",
+    "score": 3,
+    "max_score": 5,
+    "tests": [
+        {"name": "SECRET-TEST-NAME", "status": "failed", "score": 0, "max_score": 2},
+        {"name": "visible", "status": "passed", "score": 3, "max_score": 3},
+    ],
+}
+
+
+async def graded(web, repo: str, login: str) -> None:
+    async with web.sessions() as session, session.begin():
+        job = Job(
+            state=JobState.DONE,
+            trigger="push",
+            installation_id=1,
+            owner=ORG,
+            repo=repo,
+            head_sha="c" * 40,
+            ref="refs/heads/main",
+            sender=login,
+            received_at=datetime.now(UTC) - timedelta(minutes=5),
+            attempts=1,
+            assignment="hw1",
+            config=CONFIG,
+            counted=True,
+        )
+        session.add(job)
+        await session.flush()
+        session.add(
+            Submission(
+                job_id=job.id,
+                owner=ORG,
+                repo=repo,
+                head_sha=job.head_sha,
+                status="failed",
+                conclusion="failure",
+                score=3,
+                max_score=5,
+                outcome=OUTCOME,
+            )
+        )
+
+
+async def test_a_student_sees_their_repo_result_and_pushes_left_and_no_one_elses(sim, web):
+    bob = await student(web, sim, "bob")
+    assert (
+        await bob.post(f"/a/{ORG}/hw1", {"csrf": await csrf_of(bob, f"/a/{ORG}/hw1")})
+    ).status == 303
+    page = await (await bob.get("/me")).text()
+    assert ">school/hw1-bob</a>" in page and "nothing graded yet" in page
+    await graded(web, "hw1-bob", "bob")
+    await extensions.grant(
+        web.sessions,
+        org=ORG,
+        assignment="hw1",
+        repo="hw1-bob",
+        due=datetime(2030, 1, 12, 12, 0, tzinfo=UTC),
+        cutoff=None,
+        by="prof",
+    )
+    page = await (await bob.get("/me")).text()
+    assert "3 / 5" in page  # the score, as visibility: score shows it
+    assert "SECRET-TEST-NAME" not in page and "visible" not in page.split("Latest result")[1]
+    assert "Graded pushes left today: <strong>2</strong>" in page
+    assert "Due: 2030-01-12 12:00:00 UTC" in page and "extended for you" in page
+    carol = await student(web, sim, "carol")
+    theirs = await (await carol.get("/me")).text()
+    assert "hw1-bob" not in theirs and "No repository is handed out to carol" in theirs
+    anonymous = Client(web.url, sim)
+    assert (await anonymous.get("/me")).status == 303
+    for client in (bob, carol, anonymous):
+        await client.close()
