@@ -1,13 +1,16 @@
 """`pushgrade demo`: the whole path on one machine, with no GitHub account.
 
 Starts the GitHub simulator and pushgrade (web + worker, SQLite) on loopback, installs the App on
-a classroom org, creates a student repo from the bundled example, pushes a wrong solution and
-then a fixed one, and prints each check run as it moves from queued to its result.
+a classroom org whose pushgrade file hands out an assignment from a template repository. A student
+opens the accept link, signs in through the simulator's GitHub and accepts: pushgrade makes their
+repository from the template. They push a wrong solution and then a fixed one, and each check run
+is printed as it moves from queued to its result.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 import os
 import re
 import secrets
@@ -15,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import aiohttp
 import docker
 import docker.errors
 
@@ -24,7 +28,17 @@ from pushgrade.serve import running
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "python-pytest"
 IMAGE = "pushgrade-example/python-pytest:1"
-ORG, REPO = "cs101-fall", "hw1-alice"
+ORG, ASSIGNMENT, STUDENT = "cs101-fall", "hw1", "alice"
+REPO = f"{ASSIGNMENT}-{STUDENT}"
+TEMPLATE = "hw1-template"
+# What the App asks for: grading, and handing out (repositories from templates, collaborators).
+PERMISSIONS = {
+    "checks": "write",
+    "contents": "read",
+    "metadata": "read",
+    "members": "read",
+    "administration": "write",
+}
 
 
 class CannotDemo(Exception):
@@ -106,21 +120,21 @@ async def watch(sim: GitHubSimulator, sha: str, started: float, timeout: float =
 async def demo(workdir: Path) -> None:
     ensure_image()
     async with GitHubSimulator() as sim:
-        sim.install(ORG)
         settings = simulator_settings(
             sim, f"sqlite+aiosqlite:///{workdir / 'pushgrade-demo.sqlite3'}"
         )
         async with running(settings, poll_s=0.5) as app:
             sim.webhook_url = f"{app.url}/webhooks/github"
             print(f"GitHub simulator on {sim.url}; pushgrade on {app.url}")
-            config = (
-                (EXAMPLE / "pushgrade.yml")
-                .read_text()
-                .replace("visibility: tests", "visibility: full")
-            )
-            sim.create_repo(
-                ORG, REPO, files={".github/pushgrade.yml": config, "README.md": "# Homework 1\n"}
-            )
+            # The teacher installs the App on the org: pushgrade hears of it by webhook.
+            await sim.install_and_notify(ORG, permissions=PERMISSIONS)
+            sim.add_member(ORG, STUDENT)
+            _classroom(sim)
+            link = f"{app.url}/a/{ORG}/{ASSIGNMENT}"
+            print(f"\n{ORG}/{ASSIGNMENT}: {STUDENT} opens the accept link {link}")
+            started = time.monotonic()
+            said = await accept(app.url, link, STUDENT)
+            print(f"  +{time.monotonic() - started:5.2f} s  {said}")
             for label, folder in (
                 ("a wrong median", "submission-fail"),
                 ("the fix", "submission-pass"),
@@ -128,9 +142,55 @@ async def demo(workdir: Path) -> None:
                 calc = (EXAMPLE / folder / "calc.py").read_text()
                 print(f"\n{ORG}/{REPO}: the student pushes {label}")
                 started = time.monotonic()
-                sha = await sim.push(ORG, REPO, {"calc.py": calc}, message=f"Try: {label}")
+                sha = await sim.push(
+                    ORG, REPO, {"calc.py": calc}, message=f"Try: {label}", pusher=STUDENT
+                )
                 run = await watch(sim, sha, started)
                 print("\n" + _indent(run["output"]["summary"]))
+
+
+def _classroom(sim: GitHubSimulator) -> None:
+    """The teacher's side: the org's pushgrade file (hw1 handed out from a template, graded by
+    the bundled example's image) and the template repository with the starter code."""
+    example = (EXAMPLE / "pushgrade.yml").read_text()
+    settings = [line for line in example.splitlines() if line and not line.startswith("#")]
+    settings = [s.replace("visibility: tests", "visibility: full") for s in settings]
+    org_file = "assignments:\n  hw1:\n" + "".join(
+        f"    {line}\n" for line in [f'repos: "{ASSIGNMENT}-*"', f"template: {TEMPLATE}", *settings]
+    )
+    sim.create_repo(ORG, ".github", files={".github/pushgrade.yml": org_file})
+    starter = "def add(a, b):\n    raise NotImplementedError\n"
+    sim.create_repo(
+        ORG, TEMPLATE, files={"README.md": "# Homework 1\n", "calc.py": starter}, template=True
+    )
+
+
+async def accept(base: str, link: str, login: str) -> str:
+    """What a browser does: sign in through GitHub (the simulator's consent page, as `login`),
+    then press Accept. Returns the accept page's answer, in a line."""
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+        path = link[len(base) :]
+        async with browser.get(f"{base}/login?next={path}", allow_redirects=False) as answer:
+            authorize = answer.headers["Location"]
+        async with browser.get(f"{authorize}&login={login}", allow_redirects=False) as answer:
+            callback = answer.headers["Location"]
+        async with browser.get(callback) as answer:  # signed in, back on the accept page
+            page = await answer.text()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        if csrf is None:
+            raise CannotDemo("the accept page has no form to accept with")
+        async with browser.post(link, data={"csrf": csrf[1]}) as answer:
+            page = await answer.text()
+    found = re.search(r"<strong>Your repository:</strong>(.*?)</p>", page, re.DOTALL)
+    if found is None:
+        said = re.search(r"<h1>(.*?)</h1>\s*<p[^>]*>(.*?)</p>", page, re.DOTALL)
+        why = html.unescape(re.sub(r"<[^>]+>", "", f"{said[1]}: {said[2]}")) if said else ""
+        raise CannotDemo(f"accepting gave no repository: {' '.join(why.split())}")
+    text = html.unescape(re.sub(r"<[^>]+>", "", found[1])).strip().rstrip(".")
+    return (
+        f"accepted: {text}, made from {ORG}/{TEMPLATE} ({login} is a member: push access at once)"
+    )
 
 
 _MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")

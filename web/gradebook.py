@@ -145,3 +145,44 @@ def leaderboard(standings: Iterable[Standing], logins: dict[str, str]) -> Leader
     for rank, (standing, values) in enumerate(sorted(entries, key=key), start=1):
         ranked.append((rank, standing, logins.get(standing.repo, ""), values))
     return Leaderboard(columns, ascending, ranked)
+
+
+@dataclass(frozen=True)
+class StudentRow:
+    """A roster student and their repository's row (None: they have no repository yet)."""
+
+    identifier: str
+    name: str
+    section: str
+    login: str | None
+    row: GradebookRow | None
+    handed: str | None = None  # their repository, handed out, when nothing is graded there yet
+
+
+def by_student(
+    table: Iterable[GradebookRow], roster: Iterable, handed: dict[str, str]
+) -> tuple[list[StudentRow], list[GradebookRow]]:
+    """The gradebook by roster student (section, then identifier): each with the repository
+    handed out to them (`handed`: login → repo) or, failing that, the one they pushed last;
+    students with none are shown missing. Also the repos no roster student holds."""
+    rows = {row.repo.lower(): row for row in table}
+    by_pusher: dict[str, GradebookRow] = {}
+    for row in rows.values():
+        if row.login:
+            by_pusher.setdefault(row.login.lower(), row)
+    students, claimed = [], set()
+    for student in roster:
+        login = (student.login or "").lower() or None
+        row = None
+        if login is not None:
+            repo = handed.get(login)
+            row = rows.get(repo.lower()) if repo else None
+            row = row or by_pusher.get(login)
+        if row is not None:
+            claimed.add(row.repo.lower())
+        repo = handed.get(login) if login is not None and row is None else None
+        students.append(
+            StudentRow(student.identifier, student.name, student.section, login, row, repo)
+        )
+    others = [row for key, row in rows.items() if key not in claimed]
+    return students, sorted(others, key=lambda r: r.repo.lower())

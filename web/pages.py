@@ -13,7 +13,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from ghapp.core import phases
-from ghapp.store import extensions, reads, requests
+from ghapp.store import extensions, handouts, reads, requests
+from ghapp.store import roster as rosters
 from ghapp.store.models import JobState
 from runner.outcome import Outcome
 from web import gradebook
@@ -112,7 +113,22 @@ async def gradebook_page(request: web.Request, dash: Dashboard) -> web.Response:
         grader_problems=await reads.grader_problems(dash.sessions, account.login, name),
         board=await _leaderboard(dash, account.login, name, table),
         extended=await extensions.of_assignment(dash.sessions, org=account.login, assignment=name),
+        **await _by_student(dash, account.login, name, table),
     )
+
+
+async def _by_student(dash: Dashboard, org: str, name: str, table) -> dict:
+    """The gradebook by roster student, when the org has a roster."""
+    roster = await rosters.roster_of(dash.sessions, org)
+    if not roster:
+        return {"students": [], "others": []}
+    handed = {
+        h.holder: h.repo
+        for h in await handouts.handouts_of(dash.sessions, org, name)
+        if h.state == "ready"
+    }
+    students, others = gradebook.by_student(table, roster, handed)
+    return {"students": students, "others": others}
 
 
 @routes.post("/orgs/{org}/assignments/{assignment}/regrade")

@@ -142,3 +142,33 @@ def test_a_leaderboard_whose_first_entry_is_asc_ranks_low_first_and_skips_junk_e
     assert board.ascending
     assert [s.repo for _, s, _, _ in board.rows] == ["fast", "slow"]
     assert leaderboard([], {}).rows == []
+
+
+def test_the_gradebook_by_student_ties_repos_to_the_roster_and_shows_who_is_missing():
+    from ghapp.store.roster import Listed
+    from web.gradebook import by_student
+
+    table = rows(
+        [run(1, "hw1-alice", 4), run(2, "hw1-team-x", 3), run(3, "hw1-old", 1)],
+        [
+            job(1, "hw1-alice", sender="alice"),
+            job(2, "hw1-team-x", sender="bob"),
+            job(3, "hw1-old", sender="zed"),
+        ],
+    )
+    roster = [
+        Listed("s1", "Alice", "A", "alice", None, None),
+        Listed("s2", "Bob", "A", "bob", None, None),  # pushed to a repo not handed out to him
+        Listed("s3", "Carol", "B", "carol", None, None),  # accepted, nothing pushed
+        Listed("s4", "Dan", "B", "dan", None, None),  # never accepted
+        Listed("s5", "Eve", "B", None, None, None),  # not linked to GitHub
+    ]
+    students, others = by_student(table, roster, {"alice": "hw1-alice", "carol": "hw1-carol"})
+    assert [(s.identifier, s.row.repo if s.row else None, s.handed) for s in students] == [
+        ("s1", "hw1-alice", None),
+        ("s2", "hw1-team-x", None),
+        ("s3", None, "hw1-carol"),
+        ("s4", None, None),
+        ("s5", None, None),
+    ]
+    assert [r.repo for r in others] == ["hw1-old"]

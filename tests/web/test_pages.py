@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from ghapp.core.tenants import single_teacher
-from ghapp.store.models import Job, JobState, Submission
+from ghapp.store.models import Job, JobState, RosterStudent, Submission
 from pushgrade.demo import simulator_settings
 from pushgrade.serve import running
 from tests.web.dash import ORG, SESSION_SECRET, TEACHER, Client, signed_in_teacher
@@ -46,12 +46,13 @@ async def test_the_gradebook_has_one_row_per_repo_with_latest_best_late_and_link
     page = await text_of(teacher, f"/orgs/{ORG}/assignments/hw1")
     assert page.index("The grader image could not run") < page.index("Download CSV")
     assert "the image grader:1 was not found" in page
-    alice = page.split(">hw1-alice</a>", 1)[1].split("</tr>", 1)[0]
+    by_repo = page.split('<table class="gradebook">', 1)[1]
+    alice = by_repo.split(">hw1-alice</a>", 1)[1].split("</tr>", 1)[0]
     assert f'href="/jobs/{teacher.ids["alice2"]}">5 / 5</a>' in alice
     assert 'class="badge late"' in alice and '<td class="num">2</td>' in alice
     assert f"{sim.url}/cs101/hw1-alice/commit/{'b' * 40}" in alice
     assert "2026-11-21 03:00:00 UTC" in alice  # the last push
-    carol = page.split(">hw1-carol</a>", 1)[1].split("</tr>", 1)[0]
+    carol = by_repo.split(">hw1-carol</a>", 1)[1].split("</tr>", 1)[0]
     assert "grading" in carol and "—" in carol  # waiting, nothing graded yet
     assert "hw1-dave" in page.split("<table", 1)[0]  # its config error, above the table
 
@@ -259,3 +260,20 @@ async def test_the_gradebook_ranks_each_repos_latest_leaderboard_and_no_other_or
 async def test_an_assignment_without_leaderboards_shows_none(teacher):
     page = await text_of(teacher, f"/orgs/{ORG}/assignments/hw1")
     assert 'id="leaderboard"' not in page
+
+
+async def test_with_a_roster_the_gradebook_lists_students_first_and_who_is_missing(teacher, web):
+    async with web.sessions() as session, session.begin():
+        session.add(
+            RosterStudent(
+                org="cs101", identifier="S-0077-DAN", identifier_key="s-0077-dan", name="Dan D"
+            )
+        )
+    page = await text_of(teacher, f"/orgs/{ORG}/assignments/hw1")
+    students = page.split('id="by-student"', 1)[1].split("</table>", 1)[0]
+    alice = students.split("S-0042-ALICE", 1)[1].split("</tr>", 1)[0]
+    assert "Alice Liddell" in alice and f'href="/jobs/{teacher.ids["alice2"]}">5 / 5</a>' in alice
+    dan = students.split("S-0077-DAN", 1)[1].split("</tr>", 1)[0]
+    assert "not linked to GitHub" in dan
+    assert "1 of 2 roster students" in page
+    assert page.index('id="by-student"') < page.index("By repository")
