@@ -14,10 +14,11 @@ from datetime import datetime
 from aiohttp import web
 
 from ghapp.core.config import AssignmentConfig, ConfigError, LatePolicy
-from ghapp.core.handout import OpenTo, accept_closes, repo_name_for
-from ghapp.store import handouts, reads
+from ghapp.core.handout import OpenTo, accept_closes, check_team_name, repo_name_for, team_slug
+from ghapp.store import handouts, reads, teams
 from ghapp.store import roster as rosters
 from ghapp.store.models import utcnow
+from ghapp.store.teams import TeamInfo, TeamRefused
 from ghapp.work.handout import HandOutRefused, hand_out
 from web.dashboard import ASSIGNMENT_NAME, ORG_NAME, Dashboard, Refusal, page, when
 
@@ -62,7 +63,16 @@ async def _assignment(request: web.Request, dash: Dashboard):
 async def accept_page(request: web.Request, dash: Dashboard) -> web.Response:
     user = await dash.require_user(request)
     account, _, name, config = await _assignment(request, dash)
-    handed = await handouts.find(dash.sessions, account.login, name, user.login.lower())
+    team = choices = None
+    holder = user.login.lower()
+    if config.max_team_size is not None:
+        team = await teams.team_of(dash.sessions, account.login, name, user.login)
+        holder = f"team:{team.slug}" if team else ""
+        if team is None:
+            choices = await teams.with_room(
+                dash.sessions, account.login, name, config.max_team_size
+            )
+    handed = await handouts.find(dash.sessions, account.login, name, holder) if holder else None
     linked = None
     if config.open_to is OpenTo.ROSTER:
         linked = await rosters.student_of(dash.sessions, account.login, user.login)
@@ -77,13 +87,21 @@ async def accept_page(request: web.Request, dash: Dashboard) -> web.Response:
         closes=closes,
         closed=closes is not None and utcnow() > closes,
         needs_identifier=config.open_to is OpenTo.ROSTER and linked is None,
-        repo=_repo_name(config, name, user.login),
+        repo=_repo_name(config, name, user.login, team),
+        team=team,
+        choices=choices,
     )
 
 
-def _repo_name(config: AssignmentConfig, name: str, login: str) -> str | None:
+def _repo_name(
+    config: AssignmentConfig, name: str, login: str, team: TeamInfo | None
+) -> str | None:
+    if config.max_team_size is not None and team is None:
+        return None  # named after the team, once there is one
     try:
-        return repo_name_for(config.repo_pattern, assignment=name, login=login)
+        return repo_name_for(
+            config.repo_pattern, assignment=name, login=login, team=team.slug if team else ""
+        )
     except ValueError:
         return None
 
@@ -96,9 +114,10 @@ async def accept(request: web.Request, dash: Dashboard) -> web.Response:
     form = await dash.form(request)
     dash.require_csrf(request, user, form)
     back = web.HTTPSeeOther(request.path)
-    existing = await handouts.find(dash.sessions, account.login, name, user.login.lower())
-    if existing is not None and existing.state == "ready":
-        raise back  # accepted before: the page shows the repository
+    if config.max_team_size is None:
+        existing = await handouts.find(dash.sessions, account.login, name, user.login.lower())
+        if existing is not None and existing.state == "ready":
+            raise back  # accepted before: the page shows the repository
     closes = _closes(config)
     if closes is not None and utcnow() > closes:
         raise Refusal(
@@ -107,14 +126,10 @@ async def accept(request: web.Request, dash: Dashboard) -> web.Response:
             f"{name} could be accepted until {when(closes)}: no push is graded after that. "
             "Ask your teacher if you need more time.",
         )
-    if config.max_team_size is not None:
-        raise Refusal(
-            501,
-            "Team assignments are not handed out yet",
-            f"{name} is a team assignment; this pushgrade hands out individual repositories "
-            "only. Ask your teacher.",
-        )
     await _admit(dash, gh, account.login, config, user, form)
+    team = None
+    if config.max_team_size is not None:
+        team = await _team(dash, account.login, name, config.max_team_size, user.login, form)
     try:
         await hand_out(
             dash.sessions,
@@ -124,10 +139,38 @@ async def accept(request: web.Request, dash: Dashboard) -> web.Response:
             config=config,
             login=user.login,
             maker=f"web:{id(dash)}",
+            team=team,
         )
     except HandOutRefused as err:
+        if err.rename and team is not None:
+            await teams.dissolve_if_alone(dash.sessions, team.id)
         raise Refusal(409 if not err.for_teacher else 503, "Not handed out", str(err)) from None
     raise back
+
+
+async def _team(dash: Dashboard, org: str, name: str, size: int, login: str, form) -> TeamInfo:
+    """The student's team: theirs already, one they start (naming it), or one they join."""
+    found = await teams.team_of(dash.sessions, org, name, login)
+    if found is not None:
+        return found
+    new_name = str(form.get("team_name") or "").strip()
+    joining = str(form.get("team") or "").strip()[:60]
+    try:
+        if new_name:
+            try:
+                new_name = check_team_name(new_name)
+            except ValueError as err:
+                raise TeamRefused(f"{str(err)[0].upper()}{str(err)[1:]}.") from None
+            return await teams.create(
+                dash.sessions, org, name, name=new_name, slug=team_slug(new_name), login=login
+            )
+        if joining:
+            return await teams.join(
+                dash.sessions, org, name, slug=joining, login=login, max_size=size
+            )
+    except TeamRefused as err:
+        raise Refusal(409, "No team", str(err)) from None
+    raise Refusal(400, "No team", "Name a new team, or choose one to join.")
 
 
 async def _admit(dash: Dashboard, gh, org: str, config: AssignmentConfig, user, form) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -41,6 +41,7 @@ class Claim:
     row: Handed | None
     mine: bool = False
     taken_by: str | None = None
+    fresh: bool = False  # the row was made by this claim (not one taken over)
 
 
 def _handed(row: HandOut) -> Handed:
@@ -105,7 +106,7 @@ async def claim(
             )
             session.add(row)
             await session.flush()
-            return Claim(_handed(row), mine=True)
+            return Claim(_handed(row), mine=True, fresh=True)
     except IntegrityError:
         pass  # a row exists for this holder, or for this repository name
     async with write_session(sessions) as session:
@@ -188,3 +189,9 @@ async def of_student(sessions: async_sessionmaker, login: str) -> list[Handed]:
             .order_by(HandOut.id.desc())
         )
         return [_handed(row) for row in found.scalars()]
+
+
+async def forget(sessions: async_sessionmaker, row_id: int, *, maker: str) -> None:
+    """Drop a claim that must not be retried as it is (its name belongs to someone else)."""
+    async with write_session(sessions) as session:
+        await session.execute(delete(HandOut).where(HandOut.id == row_id, HandOut.maker == maker))

@@ -387,3 +387,33 @@ class Extension(Base):
     offset_minutes: Mapped[int] = mapped_column(Integer, default=0)
     granted_by: Mapped[str] = mapped_column(String(255))
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Team(Base):
+    """A team of one team assignment (`max_team_size`): named by its first member; `slug` names
+    its repository. Students of other teams never see its members."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("org", "assignment", "slug", name="uq_teams_slug"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org: Mapped[str] = mapped_column(String(255))  # lower-case
+    assignment: Mapped[str] = mapped_column(String(100))
+    slug: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(60))
+    created_by: Mapped[str] = mapped_column(String(39))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TeamMember(Base):
+    """A student in a team: one team per student and assignment."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (UniqueConstraint("org", "assignment", "login", name="uq_team_members_login"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    org: Mapped[str] = mapped_column(String(255))
+    assignment: Mapped[str] = mapped_column(String(100))
+    login: Mapped[str] = mapped_column(String(39))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

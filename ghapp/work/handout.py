@@ -19,6 +19,7 @@ from ghapp.core.oneline import said
 from ghapp.github import GitHubRefused, InstallationClient
 from ghapp.store import handouts
 from ghapp.store.handouts import READY, Handed
+from ghapp.store.teams import TeamInfo
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,10 @@ class HandOutRefused(Exception):
     """The repository could not be handed out; the message says why, for the student's page
     (nothing in it is another student's), and `for_teacher` when it is the setup's fault."""
 
-    def __init__(self, message: str, *, for_teacher: bool = False) -> None:
+    def __init__(self, message: str, *, for_teacher: bool = False, rename: bool = False) -> None:
         super().__init__(message)
         self.for_teacher = for_teacher
+        self.rename = rename  # the team's name is taken on GitHub: it needs another
 
 
 @dataclass(frozen=True)
@@ -52,17 +54,24 @@ async def hand_out(
     config: AssignmentConfig,
     login: str,
     maker: str,
+    team: TeamInfo | None = None,
 ) -> HandedOut:
-    """`login`'s repository of `assignment`, made and shared if it was not yet."""
+    """`login`'s repository of `assignment` (their `team`'s, for a team assignment), made and
+    shared with them if it was not yet."""
     if config.template is None:
         raise HandOutRefused(f"{assignment} hands out no repositories")
     try:
-        name = repo_name_for(config.repo_pattern, assignment=assignment, login=login)
+        name = repo_name_for(
+            config.repo_pattern,
+            assignment=assignment,
+            login=login,
+            team=team.slug if team else "",
+        )
     except ValueError as err:
         raise HandOutRefused(
             f"No repository can be named for you: {err}.", for_teacher=True
         ) from None
-    holder = login.lower()
+    holder = f"team:{team.slug}" if team else login.lower()
     waited = 0.0
     while True:
         claim = await handouts.claim(
@@ -84,9 +93,21 @@ async def hand_out(
         row = claim.row
         assert row is not None
         if row.state == READY:
-            return _handed(row)
+            return await _member(gh, row, org, config, login) if team else _handed(row)
         if claim.mine:
-            return await _make(sessions, gh, row, org=org, config=config, maker=maker)
+            made = await _make(
+                sessions,
+                gh,
+                row,
+                org=org,
+                config=config,
+                maker=maker,
+                # A team's name is the students' choice: a repository that has it already is
+                # someone else's, never taken over (one made by a dead maker of this row is).
+                adopt=team is None or not claim.fresh,
+                share=team is None,
+            )
+            return await _member(gh, row, org, config, login) if team else made
         if waited >= WAIT_S:
             raise HandOutRefused("Your repository is still being made: reload in a minute.")
         await asyncio.sleep(_POLL_S)
@@ -97,8 +118,29 @@ def _handed(row: Handed) -> HandedOut:
     return HandedOut(row.repo, invitation=row.invitation_id is not None, adopted=row.adopted)
 
 
+async def _member(
+    gh: InstallationClient, row: Handed, org: str, config: AssignmentConfig, login: str
+) -> HandedOut:
+    """A team member's access to the team's repository (each member's accept adds them)."""
+    try:
+        invitation = await gh.add_collaborator(
+            org, row.repo, login, permission=config.student_permission.value
+        )
+    except GitHubRefused as err:
+        raise HandOutRefused(_problem(err, config, org), for_teacher=True) from None
+    return HandedOut(row.repo, invitation=invitation is not None, adopted=row.adopted)
+
+
 async def _make(
-    sessions, gh: InstallationClient, row: Handed, *, org: str, config: AssignmentConfig, maker: str
+    sessions,
+    gh: InstallationClient,
+    row: Handed,
+    *,
+    org: str,
+    config: AssignmentConfig,
+    maker: str,
+    adopt: bool = True,
+    share: bool = True,
 ) -> HandedOut:
     template_owner, _, template = (config.template or "").rpartition("/")
     template_owner = template_owner or org
@@ -108,6 +150,12 @@ async def _make(
                 f"The template {config.template} is not a repository of {org}.", for_teacher=True
             )
         existing = await gh.repo(org, row.repo)
+        if existing is not None and not adopt:
+            raise HandOutRefused(
+                f"A repository named {row.repo} exists in {org} already and is not your "
+                "team's: choose another team name.",
+                rename=True,
+            )
         adopted = existing is not None
         if existing is None:
             try:
@@ -122,17 +170,28 @@ async def _make(
                 existing = await gh.repo(org, row.repo) if err.status == 422 else None
                 if existing is None:
                     raise
+                if not adopt:
+                    raise HandOutRefused(
+                        f"A repository named {row.repo} was made in {org} meanwhile, not for "
+                        "your team: choose another team name.",
+                        rename=True,
+                    ) from None
                 adopted = True  # made meanwhile, by someone else: adopted, never overwritten
-        invitation = await gh.add_collaborator(
-            org, row.repo, row.login, permission=config.student_permission.value
-        )
+        invitation = None
+        if share:
+            invitation = await gh.add_collaborator(
+                org, row.repo, row.login, permission=config.student_permission.value
+            )
     except GitHubRefused as err:
         problem = _problem(err, config, org)
         await handouts.failed(sessions, row.id, maker=maker, problem=problem)
         log.warning("hand-out of %s/%s failed: %s", org, row.repo, said(err))
         raise HandOutRefused(problem, for_teacher=True) from None
     except HandOutRefused as err:
-        await handouts.failed(sessions, row.id, maker=maker, problem=str(err))
+        if err.rename:  # never retried as it is: the name is someone else's
+            await handouts.forget(sessions, row.id, maker=maker)
+        else:
+            await handouts.failed(sessions, row.id, maker=maker, problem=str(err))
         raise
     except BaseException:
         await asyncio.shield(

@@ -1,7 +1,7 @@
 """The accept link and the student's page: a student signs in, accepts, and gets one repository
 from the template, then sees it and its result on /me; each
-refusal (not a member, not on the roster, after the cutoff, a team assignment, the App without
-its permission) is a clear page and leaves nothing half-made."""
+refusal (not a member, not on the roster, after the cutoff, a full team, a team name taken,
+the App without its permission) is a clear page and leaves nothing half-made."""
 
 from __future__ import annotations
 
@@ -166,8 +166,6 @@ async def test_after_the_cutoff_accepting_is_refused_with_the_date(sim, web):
     assert 'class="accept"' not in page  # no form to accept with
     refused = await bob.post(f"/a/{ORG}/old", {"csrf": await csrf_of(bob, f"/a/{ORG}/hw1")})
     assert refused.status == 403 and "until 2020-01-03 12:00:00 UTC" in await refused.text()
-    team = await bob.post(f"/a/{ORG}/duo", {"csrf": await csrf_of(bob, f"/a/{ORG}/hw1")})
-    assert team.status == 501
     assert await handouts(web) == []
     assert sim.world.repo(ORG, "old-bob") is None
     await bob.close()
@@ -282,3 +280,61 @@ async def test_a_student_sees_their_repo_result_and_pushes_left_and_no_one_elses
     assert (await anonymous.get("/me")).status == 303
     for client in (bob, carol, anonymous):
         await client.close()
+
+
+# --- teams ---------------------------------------------------------------------------------------
+
+
+async def test_a_team_of_two_shares_one_repository_and_a_third_is_turned_away(sim, web):
+    bob, carol, mallory = [await student(web, sim, who) for who in ("bob", "carol", "mallory")]
+    page = await (await bob.get(f"/a/{ORG}/duo")).text()
+    assert 'name="team_name"' in page
+    started = await bob.post(
+        f"/a/{ORG}/duo", {"csrf": await csrf_of(bob, f"/a/{ORG}/duo"), "team_name": "Team Rocket"}
+    )
+    assert started.status == 303
+    page = await (await carol.get(f"/a/{ORG}/duo")).text()
+    assert "Team Rocket (1 of 2)" in page and "bob" not in page  # names, never members
+    joined, full = await asyncio.gather(
+        carol.post(
+            f"/a/{ORG}/duo", {"csrf": await csrf_of(carol, f"/a/{ORG}/duo"), "team": "team-rocket"}
+        ),
+        mallory.post(
+            f"/a/{ORG}/duo",
+            {"csrf": await csrf_of(mallory, f"/a/{ORG}/duo"), "team": "team-rocket"},
+        ),
+    )
+    assert sorted([joined.status, full.status]) == [303, 409]  # one last place, taken once
+    refused = full if full.status == 409 else joined
+    assert "Team Rocket is full (2 of 2)" in await refused.text()
+    repo = sim.world.require_repo(ORG, "duo-team-rocket")
+    invited = {i.invitee.login for i in sim.world.invitations.values() if i.repo is repo}
+    assert len(invited) == 2 and "bob" in invited
+    page = await (await bob.get(f"/a/{ORG}/duo")).text()
+    assert (
+        "Your team: <strong>Team Rocket</strong>" in page and ">school/duo-team-rocket</a>" in page
+    )
+    assert len([r for r in sim.requests if r.path.endswith("/generate")]) == 1
+    assert await handouts(web) == [("duo", "team:team-rocket", "ready")]
+    for client in (bob, carol, mallory):
+        await client.close()
+
+
+async def test_a_team_cannot_be_named_into_someone_elses_repository(sim, web):
+    sim.create_repo(ORG, "duo-taken", files={"x.txt": "not yours\n"})
+    alice = await student(web, sim, "alice")
+    csrf = await csrf_of(alice, f"/a/{ORG}/duo")
+    refused = await alice.post(f"/a/{ORG}/duo", {"csrf": csrf, "team_name": "Taken"})
+    assert refused.status == 409
+    assert "exists in school already and is not your team" in await refused.text()
+    assert sim.world.require_repo(ORG, "duo-taken").resolve("main").files == {
+        "x.txt": b"not yours\n"
+    }
+    clash = await alice.post(f"/a/{ORG}/duo", {"csrf": csrf, "team_name": "taken"})
+    assert clash.status == 409  # still someone else's, however it is spelled
+    done = await alice.post(f"/a/{ORG}/duo", {"csrf": csrf, "team_name": "Owls"})
+    assert done.status == 303
+    assert sim.permission_of(sim.world.require_repo(ORG, "duo-owls"), "alice") == "push"
+    none = await alice.post(f"/a/{ORG}/duo", {"csrf": csrf, "team_name": "   "})
+    assert none.status == 303  # in a team already: the page shows it
+    await alice.close()
