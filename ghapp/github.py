@@ -304,6 +304,18 @@ class InstallationClient:
             raise _refused(err) from None
         return answer if isinstance(answer, dict) else None
 
+    async def set_archived(self, owner: str, name: str, *, archived: bool) -> None:
+        """Archive the repository (read-only for everyone) or unarchive it."""
+        try:
+            await self._call(
+                "PATCH",
+                f"/repos/{quote(owner)}/{quote(name)}",
+                data={"archived": archived},
+                what=f"archive {owner}/{name}",
+            )
+        except gidgethub.BadRequest as err:
+            raise _refused(err) from None
+
     async def permission(self, owner: str, name: str, login: str) -> str:
         """`login`'s permission on the repository: admin, write, read or none."""
         try:

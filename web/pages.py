@@ -118,17 +118,25 @@ async def gradebook_page(request: web.Request, dash: Dashboard) -> web.Response:
 
 
 async def _by_student(dash: Dashboard, org: str, name: str, table) -> dict:
-    """The gradebook by roster student, when the org has a roster."""
+    """The gradebook by roster student, when the org has a roster; and the hand-outs' state
+    (repositories locked, archived) and what was done to them all at once."""
+    handed_out = await handouts.handouts_of(dash.sessions, org, name)
+    term = {
+        "handed_out": len([h for h in handed_out if h.state == "ready"]),
+        "locked": len([h for h in handed_out if h.locked_at is not None]),
+        "archived": len([h for h in handed_out if h.archived_at is not None]),
+        "actions": await handouts.actions_of(dash.sessions, org, name),
+    }
     roster = await rosters.roster_of(dash.sessions, org)
     if not roster:
-        return {"students": [], "others": []}
+        return {"students": [], "others": [], "term": term}
     handed = {
         h.holder: h.repo
         for h in await handouts.handouts_of(dash.sessions, org, name)
         if h.state == "ready"
     }
     students, others = gradebook.by_student(table, roster, handed)
-    return {"students": students, "others": others}
+    return {"students": students, "others": others, "term": term}
 
 
 @routes.post("/orgs/{org}/assignments/{assignment}/regrade")

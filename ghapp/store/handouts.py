@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ghapp.store.db import write_session
-from ghapp.store.models import HandOut, utcnow
+from ghapp.store.models import HandOut, HandOutAction, utcnow
 
 MAKING, READY, FAILED = "making", "ready", "failed"
 
@@ -30,6 +30,8 @@ class Handed:
     adopted: bool
     problem: str
     ready_at: datetime | None
+    locked_at: datetime | None = None
+    archived_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ def _handed(row: HandOut) -> Handed:
         row.adopted,
         row.problem,
         row.ready_at,
+        row.locked_at,
+        row.archived_at,
     )
 
 
@@ -195,3 +199,92 @@ async def forget(sessions: async_sessionmaker, row_id: int, *, maker: str) -> No
     """Drop a claim that must not be retried as it is (its name belongs to someone else)."""
     async with write_session(sessions) as session:
         await session.execute(delete(HandOut).where(HandOut.id == row_id, HandOut.maker == maker))
+
+
+# -- locks at the cutoff, archives at the end of term -------------------------------------------
+
+
+async def to_lock(sessions: async_sessionmaker) -> list[Handed]:
+    """Ready hand-outs not locked yet (nor given back by a teacher)."""
+    async with sessions() as session:
+        found = await session.execute(
+            select(HandOut).where(
+                HandOut.state == READY, HandOut.locked_at.is_(None), HandOut.unlocked.is_(False)
+            )
+        )
+        return [_handed(row) for row in found.scalars()]
+
+
+async def mark_locked(sessions: async_sessionmaker, row_id: int, *, locked: bool) -> bool:
+    """Claim the locking of one hand-out (`locked`), or give the claim back; False when another
+    process has claimed it first."""
+    async with write_session(sessions) as session:
+        done = await session.execute(
+            update(HandOut)
+            .where(
+                HandOut.id == row_id,
+                HandOut.locked_at.is_(None) if locked else HandOut.locked_at.is_not(None),
+            )
+            .values(locked_at=utcnow() if locked else None)
+        )
+        return done.rowcount == 1
+
+
+async def unlock_all(sessions: async_sessionmaker, org: str, assignment: str) -> list[Handed]:
+    """A teacher gives access back: the locked hand-outs, marked never to be locked again."""
+    async with write_session(sessions) as session:
+        rows = list(
+            (
+                await session.execute(
+                    select(HandOut).where(
+                        HandOut.org == org.lower(),
+                        HandOut.assignment == assignment,
+                        HandOut.locked_at.is_not(None),
+                    )
+                )
+            ).scalars()
+        )
+        for row in rows:
+            row.locked_at, row.unlocked = None, True
+        return [_handed(row) for row in rows]
+
+
+async def set_archived(
+    sessions: async_sessionmaker, org: str, assignment: str, *, archived: bool
+) -> list[Handed]:
+    async with write_session(sessions) as session:
+        rows = list(
+            (
+                await session.execute(
+                    select(HandOut).where(
+                        HandOut.org == org.lower(),
+                        HandOut.assignment == assignment,
+                        HandOut.state == READY,
+                    )
+                )
+            ).scalars()
+        )
+        for row in rows:
+            row.archived_at = utcnow() if archived else None
+        return [_handed(row) for row in rows]
+
+
+async def log_action(
+    sessions: async_sessionmaker, org: str, assignment: str, action: str, *, by: str, repos: int
+) -> None:
+    async with write_session(sessions) as session:
+        session.add(
+            HandOutAction(org=org.lower(), assignment=assignment, action=action, by=by, repos=repos)
+        )
+
+
+async def actions_of(sessions: async_sessionmaker, org: str, assignment: str) -> list[tuple]:
+    """(action, by, repos, at) newest first."""
+    async with sessions() as session:
+        found = await session.execute(
+            select(HandOutAction.action, HandOutAction.by, HandOutAction.repos, HandOutAction.at)
+            .where(HandOutAction.org == org.lower(), HandOutAction.assignment == assignment)
+            .order_by(HandOutAction.id.desc())
+            .limit(20)
+        )
+        return [tuple(row) for row in found]

@@ -367,6 +367,26 @@ class HandOut(Base):
     problem: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # lock_at_cutoff: when its students' access dropped to read; `unlocked` once a teacher gave
+    # it back (it is not locked again). Archived at the end of term by a teacher.
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    unlocked: Mapped[bool] = mapped_column(default=False)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class HandOutAction(Base):
+    """What was done to an assignment's repositories at once, and by whom: locked at the
+    cutoff (by pushgrade), unlocked, archived, unarchived (by a teacher)."""
+
+    __tablename__ = "handout_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org: Mapped[str] = mapped_column(String(255))
+    assignment: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str] = mapped_column(String(255))
+    repos: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Extension(Base):

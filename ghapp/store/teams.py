@@ -136,3 +136,16 @@ async def dissolve_if_alone(sessions: async_sessionmaker, team_id: int) -> bool:
         await session.execute(delete(TeamMember).where(TeamMember.team_id == team_id))
         await session.execute(delete(Team).where(Team.id == team_id))
         return True
+
+
+async def members_of(
+    sessions: async_sessionmaker, org: str, assignment: str, slug: str
+) -> list[str]:
+    async with sessions() as session:
+        found = await session.scalars(
+            select(TeamMember.login)
+            .join(Team, Team.id == TeamMember.team_id)
+            .where(Team.org == org.lower(), Team.assignment == assignment, Team.slug == slug)
+            .order_by(TeamMember.id)
+        )
+        return list(found)

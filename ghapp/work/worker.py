@@ -23,6 +23,7 @@ from ghapp.work.crew import Crew
 from ghapp.work.grading import grade
 from ghapp.work.housekeeping import Heartbeats
 from ghapp.work.intake import intake
+from ghapp.work.locking import locks
 from ghapp.work.reconcile import Reconciler
 from ghapp.work.reveal import reveals
 from ghapp.work.supervise import Loop, Outage, Supervisor
@@ -128,6 +129,7 @@ class Worker:
             for i in range(self.slots)
         ]
         loops.append(Loop("reveals", lambda: reveals(self.crew, stop), essential=False))
+        loops.append(Loop("locks", lambda: locks(self.crew, stop), essential=False))
         # Work stored by other processes (a web process's pushes): heard of at once.
         listening = Loop("listener", lambda: notify.listen(self.sessions, self.wake, stop), False)
         loops.append(listening)

@@ -338,3 +338,79 @@ async def test_a_team_cannot_be_named_into_someone_elses_repository(sim, web):
     none = await alice.post(f"/a/{ORG}/duo", {"csrf": csrf, "team_name": "   "})
     assert none.status == 303  # in a team already: the page shows it
     await alice.close()
+
+
+# --- the cutoff and the end of term --------------------------------------------------------------
+
+
+async def test_repos_lock_at_the_cutoff_a_teacher_unlocks_and_archives_them(sim, web):
+    from types import SimpleNamespace
+
+    import aiohttp
+
+    from ghapp.github import GitHubApp
+    from ghapp.work.config_reader import ConfigReader
+    from ghapp.work.locking import lock_due
+
+    cutoff = datetime.now(UTC) + timedelta(seconds=2)
+    due = (cutoff - timedelta(seconds=1)).isoformat()
+    final = (
+        f'  final: {{repos: "final-*", image: "g:1", template: hw1-template, lock_at_cutoff: true,'
+        f' due: "{due}", late: {{cutoff: "{cutoff.isoformat()}"}}}}\n'
+    )
+    await sim.push(ORG, ".github", {".github/pushgrade.yml": ORG_FILE + final}, pusher="prof")
+    sim.add_member(ORG, "prof", role="admin")
+    alice = await student(web, sim, "alice")
+    accepted = await alice.post(
+        f"/a/{ORG}/final", {"csrf": await csrf_of(alice, f"/a/{ORG}/final")}
+    )
+    assert accepted.status == 303
+    repo = sim.world.require_repo(ORG, "final-alice")
+    assert sim.permission_of(repo, "alice") == "push"
+
+    async with aiohttp.ClientSession() as http:
+        crew = SimpleNamespace(
+            sessions=web.sessions,
+            github=GitHubApp(
+                app_id=sim.app_id, private_key=sim.private_key_pem, base_url=sim.url, session=http
+            ),
+            configs=ConfigReader(),
+        )
+        assert await lock_due(crew) == 0  # before the cutoff
+        await asyncio.sleep(max(0.0, (cutoff - datetime.now(UTC)).total_seconds()) + 0.2)
+        assert await lock_due(crew) == 1
+        assert await lock_due(crew) == 0  # once
+    assert sim.permission_of(repo, "alice") == "pull"
+
+    prof = await student(web, sim, "prof")
+    book = f"/orgs/{ORG}/assignments/final"
+    async with web.sessions() as session, session.begin():  # the gradebook needs a job
+        session.add(
+            Job(
+                state=JobState.DONE,
+                trigger="push",
+                installation_id=1,
+                owner=ORG,
+                repo="final-alice",
+                head_sha="d" * 40,
+                attempts=1,
+                assignment="final",
+                config={"image": "g:1"},
+            )
+        )
+    page = await (await prof.get(book)).text()
+    assert "1 locked at the cutoff" in page and "lock, 1 repository, by pushgrade" in page
+    csrf = await csrf_of(prof, book)
+    assert (await prof.post(f"{book}/unlock", {"csrf": csrf})).status == 303
+    assert sim.permission_of(repo, "alice") == "push"
+    archived = await prof.post(f"{book}/archive", {"csrf": csrf, "archived": "1"})
+    assert archived.status == 303 and repo.archived
+    page = await (await prof.get(book)).text()
+    assert "1 archived" in page and "unlock, 1 repository, by prof" in page
+    assert (await prof.post(f"{book}/archive", {"csrf": csrf, "archived": "0"})).status == 303
+    assert not repo.archived
+    # A student presses nothing of it.
+    assert (await alice.post(f"{book}/archive", {"csrf": csrf, "archived": "1"})).status == 403
+    assert not repo.archived
+    for client in (alice, prof):
+        await client.close()
