@@ -172,3 +172,17 @@ def test_the_gradebook_by_student_ties_repos_to_the_roster_and_shows_who_is_miss
         ("s5", None, None),
     ]
     assert [r.repo for r in others] == ["hw1-old"]
+
+
+def test_a_teams_repository_shows_on_each_of_its_members_rows():
+    from ghapp.store.roster import Listed
+    from web.gradebook import by_student
+
+    table = rows([run(1, "duo-owls", 4)], [job(1, "duo-owls", sender="bob")])
+    roster = [
+        Listed("s1", "Bob", "", "bob", None, None),
+        Listed("s2", "Carol", "", "carol", None, None),
+    ]
+    students, others = by_student(table, roster, {"bob": "duo-owls", "carol": "duo-owls"})
+    assert [s.row.repo for s in students] == ["duo-owls", "duo-owls"]
+    assert others == []
