@@ -125,6 +125,9 @@ async def _by_student(dash: Dashboard, org: str, name: str, table) -> dict:
         "handed_out": len([h for h in handed_out if h.state == "ready"]),
         "locked": len([h for h in handed_out if h.locked_at is not None]),
         "archived": len([h for h in handed_out if h.archived_at is not None]),
+        # What stopped a hand-out (a permission the App lacks, a template that is none): the
+        # teacher's to fix; each student's accept says only that it was not handed out.
+        "failed": sorted({h.problem for h in handed_out if h.state == "failed" and h.problem}),
         "actions": await handouts.actions_of(dash.sessions, org, name),
     }
     roster = await rosters.roster_of(dash.sessions, org)

@@ -185,7 +185,28 @@ async def test_without_the_apps_permission_the_student_is_told_and_nothing_is_ma
     async with web.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(HandOut)) == 1  # failed
     assert await handouts(web) == [("hw1", "bob", "failed")]
-    await bob.close()
+    # The teacher's gradebook says what is missing (it needs a graded job to exist).
+    sim.add_member(ORG, "prof", role="admin")
+    async with web.sessions() as session, session.begin():
+        session.add(
+            Job(
+                state=JobState.DONE,
+                trigger="push",
+                installation_id=1,
+                owner=ORG,
+                repo="hw1-x",
+                head_sha="e" * 40,
+                attempts=1,
+                assignment="hw1",
+                config={"image": "g:1"},
+            )
+        )
+    prof = await student(web, sim, "prof")
+    page = await (await prof.get(f"/orgs/{ORG}/assignments/hw1")).text()
+    assert "Repositories could not be handed out" in page
+    assert "needs the Administration (read and write) permission" in page
+    for client in (bob, prof):
+        await client.close()
 
 
 async def test_accepting_needs_the_forms_token(sim, web):
