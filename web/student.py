@@ -10,11 +10,13 @@ from datetime import datetime
 
 from aiohttp import web
 
-from ghapp.core.config import AssignmentConfig, ConfigError
+from ghapp.core.config import AssignmentConfig, ConfigError, LatePolicy
 from ghapp.core.deadline import day_window
 from ghapp.core.extension import extended
+from ghapp.core.handout import OpenTo, accept_closes
 from ghapp.core.student import student_view
 from ghapp.store import extensions, handouts, history, reads
+from ghapp.store import roster as rosters
 from ghapp.store.models import utcnow
 from runner.outcome import Outcome
 from web.dashboard import Dashboard, page
@@ -90,9 +92,60 @@ async def _mine(dash: Dashboard, handed) -> Mine:
     )
 
 
+@dataclass(frozen=True)
+class Open:
+    """An assignment the student may accept and has not: its org, name, due date."""
+
+    org: str
+    assignment: str
+    due: datetime | None
+
+
+async def _open_to(dash: Dashboard, login: str, handed: list) -> list[Open]:
+    """Assignments handed out in the orgs the student belongs to here (on their roster, or with
+    a repository handed out) that they may accept and have not. Never another org's: a signed-in
+    stranger learns nothing of orgs they have no part in."""
+    accepted = {(h.org, h.assignment) for h in handed}
+    orgs = sorted({h.org for h in handed} | set(await rosters.orgs_of(dash.sessions, login)))
+    found: list[Open] = []
+    now = utcnow()
+    for org in orgs:
+        account = await reads.account(dash.sessions, org)
+        if account is None:
+            continue
+        gh = dash.teachers.github.installation(account.installation_id)
+        try:
+            config = await dash.teachers.configs.org_file(gh, account.login)
+        except ConfigError:
+            continue
+        member: bool | None = None
+        on_roster = await rosters.student_of(dash.sessions, org, login) is not None
+        for name, assignment in (config.assignments if config is not None else {}).items():
+            if not assignment.hands_out or (org, name) in accepted:
+                continue
+            late = assignment.late
+            closes = accept_closes(
+                assignment.due,
+                late.cutoff if late else None,
+                late is not None and late.policy is LatePolicy.IGNORE,
+            )
+            if closes is not None and now > closes:
+                continue
+            if assignment.open_to is OpenTo.ROSTER and not on_roster:
+                continue
+            if assignment.open_to is OpenTo.MEMBERS:
+                if member is None:
+                    member = await gh.org_role(account.login, login) is not None
+                if not member:
+                    continue
+            found.append(Open(account.login, name, assignment.due))
+    return found
+
+
 @routes.get("/me")
 @page
 async def my_page(request: web.Request, dash: Dashboard) -> web.Response:
     user = await dash.require_user(request)
-    mine = [await _mine(dash, h) for h in await handouts.of_student(dash.sessions, user.login)]
-    return dash.render(request, "me.html", mine=mine)
+    handed = await handouts.of_student(dash.sessions, user.login)
+    mine = [await _mine(dash, h) for h in handed]
+    return dash.render(request, "me.html", mine=mine, open=await _open_to(dash, user.login, handed))

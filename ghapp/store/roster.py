@@ -188,3 +188,12 @@ async def link(
             return done.rowcount == 1
     except IntegrityError:  # the login is linked to another identifier already
         return False
+
+
+async def orgs_of(sessions: async_sessionmaker, login: str) -> list[str]:
+    """The orgs whose roster links `login` (lower-case)."""
+    async with sessions() as session:
+        found = await session.scalars(
+            select(RosterStudent.org).where(RosterStudent.login == login.lower()).distinct()
+        )
+        return sorted(found)

@@ -294,9 +294,14 @@ async def test_a_student_sees_their_repo_result_and_pushes_left_and_no_one_elses
     assert "SECRET-TEST-NAME" not in page and "visible" not in page.split("Latest result")[1]
     assert "Graded pushes left today: <strong>2</strong>" in page
     assert "Due: 2030-01-12 12:00:00 UTC" in page and "extended for you" in page
+    # Open to bob and not accepted: duo (anyone); not lab (members), quiz (roster), old (closed).
+    opened = page.split("Open to you", 1)[1]
+    assert 'href="/a/school/duo"' in opened
+    assert not any(f'/a/school/{n}"' in opened for n in ("lab", "quiz", "old", "hw1"))
     carol = await student(web, sim, "carol")
     theirs = await (await carol.get("/me")).text()
     assert "hw1-bob" not in theirs and "No repository is handed out to carol" in theirs
+    assert "Open to you" not in theirs  # carol has no part in the org here: nothing of it
     anonymous = Client(web.url, sim)
     assert (await anonymous.get("/me")).status == 303
     for client in (bob, carol, anonymous):
