@@ -25,20 +25,13 @@ import docker.errors
 from ghapp.settings import Settings
 from ghsim import GitHubSimulator
 from pushgrade.serve import running
+from pushgrade.setup import PERMISSIONS  # what the App asks for: grading and handing out
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "python-pytest"
 IMAGE = "pushgrade-example/python-pytest:1"
 ORG, ASSIGNMENT, STUDENT = "cs101-fall", "hw1", "alice"
 REPO = f"{ASSIGNMENT}-{STUDENT}"
 TEMPLATE = "hw1-template"
-# What the App asks for: grading, and handing out (repositories from templates, collaborators).
-PERMISSIONS = {
-    "checks": "write",
-    "contents": "read",
-    "metadata": "read",
-    "members": "read",
-    "administration": "write",
-}
 
 
 class CannotDemo(Exception):

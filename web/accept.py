@@ -44,7 +44,7 @@ async def _assignment(request: web.Request, dash: Dashboard):
         raise nothing
     gh = dash.teachers.github.installation(account.installation_id)
     try:
-        config = await dash.teachers.configs.org_file(gh, account.login)
+        config = await dash.org_file(account)
     except ConfigError:
         raise Refusal(
             503,

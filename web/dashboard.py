@@ -107,6 +107,12 @@ class Dashboard:
             raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
         raise Refusal(401, "Sign in first", "Your session has ended: sign in again.")
 
+    async def org_file(self, account: Account):
+        """The org's own pushgrade file, as grading reads it (None when there is none); raises
+        ConfigError when it is invalid."""
+        gh = self.teachers.github.installation(account.installation_id)
+        return await self.teachers.configs.org_file(gh, account.login)
+
     async def require_teacher(self, request: web.Request, org: str) -> tuple[SignedIn, Account]:
         user = await self.require_user(request)
         found = await reads.account(self.sessions, org) if ORG_NAME.match(org) else None

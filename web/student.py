@@ -44,9 +44,8 @@ async def _config(dash: Dashboard, org: str, assignment: str, stored: dict | Non
     account = await reads.account(dash.sessions, org)
     if account is None:
         return None
-    gh = dash.teachers.github.installation(account.installation_id)
     try:
-        config = await dash.teachers.configs.org_file(gh, account.login)
+        config = await dash.org_file(account)
     except ConfigError:
         return None
     return config.assignments.get(assignment) if config is not None else None
@@ -115,7 +114,7 @@ async def _open_to(dash: Dashboard, login: str, handed: list) -> list[Open]:
             continue
         gh = dash.teachers.github.installation(account.installation_id)
         try:
-            config = await dash.teachers.configs.org_file(gh, account.login)
+            config = await dash.org_file(account)
         except ConfigError:
             continue
         member: bool | None = None

@@ -24,7 +24,7 @@ async def _handing_out(request: web.Request, dash: Dashboard):
     dash.require_csrf(request, user, form)
     gh = dash.teachers.github.installation(account.installation_id)
     try:
-        config = await dash.teachers.configs.org_file(gh, account.login)
+        config = await dash.org_file(account)
     except ConfigError:
         config = None
     assignment = config.assignments.get(name) if config is not None else None

@@ -17,6 +17,7 @@ from playwright.async_api import expect
 from ghapp.work.locking import lock_due
 from ghsim import GitHubSimulator
 from pushgrade.serve import running
+from pushgrade.setup import PERMISSIONS
 from tests.conftest import BUSYBOX
 from tests.integration.e2e import settings_for
 from tests.web.dash import artifacts
@@ -25,13 +26,6 @@ pytestmark = pytest.mark.docker
 
 ORG, TEACHER = "cs101", "prof"
 STUDENTS = ("alice", "bob", "carol")
-PERMISSIONS = {
-    "checks": "write",
-    "contents": "read",
-    "metadata": "read",
-    "members": "read",
-    "administration": "write",
-}
 QUICK = f'FROM {BUSYBOX}\nCMD ["sh", "-c", "echo 1..1; echo ok 1 - it builds"]\n'
 ROSTER = (
     "identifier,github_username,github_id,name\n"
