@@ -9,12 +9,11 @@ not their repositories."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from aiohttp import web
 
-from ghapp.core.config import AssignmentConfig, ConfigError, LatePolicy
-from ghapp.core.handout import OpenTo, accept_closes, check_team_name, repo_name_for, team_slug
+from ghapp.core.config import AssignmentConfig, ConfigError
+from ghapp.core.deadline import accepting_closes
+from ghapp.core.handout import OpenTo, check_team_name, repo_name_for, team_slug
 from ghapp.store import handouts, reads, teams
 from ghapp.store import roster as rosters
 from ghapp.store.models import utcnow
@@ -25,12 +24,6 @@ from web.dashboard import ASSIGNMENT_NAME, ORG_NAME, Dashboard, Refusal, page, w
 routes = web.RouteTableDef()
 
 MAX_IDENTIFIER_CHARS = 200
-
-
-def _closes(config: AssignmentConfig) -> datetime | None:
-    late = config.late
-    ignored = late is not None and late.policy is LatePolicy.IGNORE
-    return accept_closes(config.due, late.cutoff if late else None, ignored)
 
 
 async def _assignment(request: web.Request, dash: Dashboard):
@@ -76,7 +69,7 @@ async def accept_page(request: web.Request, dash: Dashboard) -> web.Response:
     linked = None
     if config.open_to is OpenTo.ROSTER:
         linked = await rosters.student_of(dash.sessions, account.login, user.login)
-    closes = _closes(config)
+    closes = accepting_closes(config)
     return dash.render(
         request,
         "accept.html",
@@ -118,7 +111,7 @@ async def accept(request: web.Request, dash: Dashboard) -> web.Response:
         existing = await handouts.find(dash.sessions, account.login, name, user.login.lower())
         if existing is not None and existing.state == "ready":
             raise back  # accepted before: the page shows the repository
-    closes = _closes(config)
+    closes = accepting_closes(config)
     if closes is not None and utcnow() > closes:
         raise Refusal(
             403,

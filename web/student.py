@@ -10,10 +10,10 @@ from datetime import datetime
 
 from aiohttp import web
 
-from ghapp.core.config import AssignmentConfig, ConfigError, LatePolicy
-from ghapp.core.deadline import day_window
+from ghapp.core.config import AssignmentConfig, ConfigError
+from ghapp.core.deadline import accepting_closes, day_window
 from ghapp.core.extension import extended
-from ghapp.core.handout import OpenTo, accept_closes
+from ghapp.core.handout import OpenTo
 from ghapp.core.student import student_view
 from ghapp.store import extensions, handouts, history, reads
 from ghapp.store import roster as rosters
@@ -122,12 +122,7 @@ async def _open_to(dash: Dashboard, login: str, handed: list) -> list[Open]:
         for name, assignment in (config.assignments if config is not None else {}).items():
             if not assignment.hands_out or (org, name) in accepted:
                 continue
-            late = assignment.late
-            closes = accept_closes(
-                assignment.due,
-                late.cutoff if late else None,
-                late is not None and late.policy is LatePolicy.IGNORE,
-            )
+            closes = accepting_closes(assignment)
             if closes is not None and now > closes:
                 continue
             if assignment.open_to is OpenTo.ROSTER and not on_roster:

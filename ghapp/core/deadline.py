@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from ghapp.core.config import AssignmentConfig, LatePolicy, VisibilityLevel
+from ghapp.core.handout import accept_closes
 
 DAY = timedelta(days=1)
 
@@ -140,3 +141,11 @@ def attempts_note(config: AssignmentConfig, graded: int, moment: datetime) -> st
     _, end = day_window(config, moment)
     pushes = "push" if left == 1 else "pushes"
     return f"🔢 {left} graded {pushes} left today, of {limit} a day (a new day starts {show(end)})."
+
+
+def accepting_closes(config: AssignmentConfig) -> datetime | None:
+    """When accepting the assignment closes: after its late cutoff (its due date when late
+    pushes are not graded) no push of a new student could be graded. None: never."""
+    late = config.late
+    ignored = late is not None and late.policy is LatePolicy.IGNORE
+    return accept_closes(config.due, late.cutoff if late else None, ignored)

@@ -182,15 +182,20 @@ class Standing:
     entries: list
 
 
+def _latest_per_repo(org: str, name: str):
+    """The id of each repo's latest graded run of the assignment (a subquery)."""
+    return (
+        select(func.max(Submission.id))
+        .join(Job, Job.id == Submission.job_id)
+        .where(Job.owner == org, Job.assignment == name)
+        .group_by(Submission.repo)
+    )
+
+
 async def leaderboard_input(sessions, org: str, name: str) -> list[Standing]:
     """The leaderboard of each repo's latest graded run of the assignment, where it has one."""
     async with sessions() as session:
-        latest = (
-            select(func.max(Submission.id))
-            .join(Job, Job.id == Submission.job_id)
-            .where(Job.owner == org, Job.assignment == name)
-            .group_by(Submission.repo)
-        )
+        latest = _latest_per_repo(org, name)
         found = await session.execute(
             select(Submission.repo, Submission.job_id, Submission.leaderboard).where(
                 Submission.id.in_(latest)
@@ -268,12 +273,7 @@ async def config_problems(sessions, org: str) -> list[Problem]:
 async def grader_problems(sessions, org: str, name: str) -> list[Problem]:
     """Repos whose newest graded run of this assignment could not run the grader image."""
     async with sessions() as session:
-        latest = (
-            select(func.max(Submission.id))
-            .join(Job, Job.id == Submission.job_id)
-            .where(Job.owner == org, Job.assignment == name)
-            .group_by(Submission.repo)
-        )
+        latest = _latest_per_repo(org, name)
         found = await session.execute(
             select(Submission.repo, Submission.job_id, Submission.outcome, Submission.graded_at)
             .where(Submission.id.in_(latest), Submission.status == "errored")

@@ -11,9 +11,9 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
-from ghapp.core.config import AssignmentConfig, ConfigError, LatePolicy
+from ghapp.core.config import AssignmentConfig, ConfigError
+from ghapp.core.deadline import accepting_closes
 from ghapp.core.extension import extended
-from ghapp.core.handout import accept_closes
 from ghapp.core.oneline import said
 from ghapp.github import GitHubRefused, InstallationClient
 from ghapp.store import extensions, handouts, reads, teams
@@ -89,12 +89,7 @@ async def _past_cutoff(crew, config: AssignmentConfig, row: Handed) -> bool:
     )
     if granted is not None:
         config = extended(config, granted.due, granted.cutoff)
-    late = config.late
-    closes = accept_closes(
-        config.due,
-        late.cutoff if late else None,
-        late is not None and late.policy is LatePolicy.IGNORE,
-    )
+    closes = accepting_closes(config)
     return closes is not None and utcnow() > closes
 
 
