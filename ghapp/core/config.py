@@ -85,6 +85,13 @@ class ResultsKind(StrEnum):
     EXIT_CODE = "exit-code"  # 0 passes, anything else fails
 
 
+class ChosenScore(StrEnum):
+    """Which of a student's graded commits gives the grade the gradebook exports."""
+
+    LATEST = "latest"  # the newest commit's (a regrade of it replaces its score)
+    BEST = "best"  # the highest of each commit's newest score
+
+
 class OnGraderPush(StrEnum):
     REBUILD = "rebuild"  # a push to the grader repo builds the new image for the next pushes
     REGRADE = "regrade"  # ... and regrades every repo's latest graded push with it
@@ -192,7 +199,7 @@ class LateConfig(BaseModel):
 _NEWER_FIELDS = (
     "repos", "branches", "due", "late", "max_graded_per_day", "after_due", "check_name",
     "grader", "on_grader_push", "results", "template", "repo_name", "student_permission",
-    "open_to", "max_team_size", "lock_at_cutoff",
+    "open_to", "max_team_size", "lock_at_cutoff", "chosen_score",
 )  # fmt: skip
 
 
@@ -248,6 +255,7 @@ class AssignmentConfig(BaseModel):
     open_to: Annotated[OpenTo, BeforeValidator(_one_value)] = OpenTo.ANYONE
     max_team_size: int | None = Field(None, ge=2, le=100)
     lock_at_cutoff: bool = False
+    chosen_score: Annotated[ChosenScore, BeforeValidator(_one_value)] = ChosenScore.LATEST
 
     @property
     def hands_out(self) -> bool:

@@ -779,3 +779,16 @@ def test_an_unknown_results_kind_names_the_choices():
         load_config("image: g:1\nresults: xunit\n")
     assert "line 2, column 1 results:" in str(err.value)
     assert "gradescope" in str(err.value) and "exit-code" in str(err.value)
+
+
+@pytest.mark.parametrize(("written", "chosen"), [("", "latest"), ("chosen_score: best\n", "best")])
+def test_chosen_score_says_which_graded_commit_gives_the_grade(written, chosen):
+    config = load_config("image: g\n" + written)
+    assert config.chosen_score == chosen
+    # Left out of the stored dump while at its default, as every newer field is.
+    assert ("chosen_score" in config.model_dump()) is (chosen != "latest")
+
+
+def test_a_chosen_score_that_is_neither_is_refused_with_both_named():
+    message = str(config_error("image: g\nchosen_score: highest\n"))
+    assert "chosen_score" in message and "latest" in message and "best" in message
