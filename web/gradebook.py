@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from ghapp.core.config import ChosenScore
 from ghapp.core.events import Trigger
 from ghapp.store.models import JobState
 from ghapp.store.reads import GradedRun, JobSeen, Standing
@@ -21,8 +22,8 @@ CSV_COLUMNS = ("repo", "login", "score", "max", "late", "attempts", "graded_at")
 class GradebookRow:
     repo: str
     login: str  # who pushed last (a repo of GitHub Classroom's is one student's)
-    latest: GradedRun | None  # the newest graded run: the score that stands
-    best: GradedRun | None  # the highest score of any graded run
+    latest: GradedRun | None  # the newest commit's newest grading: the score that stands
+    best: GradedRun | None  # the highest of each commit's newest grading
     attempts: int  # commits graded
     last_push: datetime | None
     last_job_id: int | None
@@ -32,6 +33,10 @@ class GradebookRow:
     @property
     def late(self) -> bool:
         return self.latest is not None and self.latest.late
+
+    def chosen(self, which: ChosenScore) -> GradedRun | None:
+        """The graded run whose score is the grade: the latest, or the best (`chosen_score`)."""
+        return self.best if which is ChosenScore.BEST else self.latest
 
 
 def rows(runs: Iterable[GradedRun], jobs: Iterable[JobSeen]) -> list[GradebookRow]:
@@ -47,14 +52,15 @@ def rows(runs: Iterable[GradedRun], jobs: Iterable[JobSeen]) -> list[GradebookRo
         graded = sorted(by_repo_runs.get(repo, []), key=lambda r: r.submission_id)
         seen = sorted(by_repo_jobs.get(repo, []), key=lambda j: j.job_id)
         pushes = [j for j in seen if j.trigger == Trigger.PUSH]
-        scored = [r for r in graded if r.score is not None]
+        standing = standing_runs(graded)
+        scored = [r for r in standing if r.score is not None]
         last = seen[-1] if seen else None
         table.append(
             GradebookRow(
                 repo=repo,
                 login=next((j.sender for j in reversed(pushes) if j.sender), "")
                 or next((j.sender for j in reversed(seen) if j.sender), ""),
-                latest=graded[-1] if graded else None,
+                latest=standing[-1] if standing else None,
                 best=max(scored, key=lambda r: (r.score, r.submission_id)) if scored else None,
                 attempts=len({r.head_sha for r in graded}),
                 last_push=max((j.received_at for j in pushes), default=None),
@@ -64,6 +70,17 @@ def rows(runs: Iterable[GradedRun], jobs: Iterable[JobSeen]) -> list[GradebookRo
             )
         )
     return table
+
+
+def standing_runs(graded: list[GradedRun]) -> list[GradedRun]:
+    """Each commit's newest grading (a regrade replaces the commit's score, never adds one beside
+    it), in the order the commits were first graded: the last is the newest commit's."""
+    first: dict[str, int] = {}
+    newest: dict[str, GradedRun] = {}
+    for run in sorted(graded, key=lambda r: r.submission_id):
+        first.setdefault(run.head_sha, run.submission_id)
+        newest[run.head_sha] = run
+    return sorted(newest.values(), key=lambda r: first[r.head_sha])
 
 
 def number(value: float | None) -> str:
@@ -79,14 +96,15 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def csv_text(table: Iterable[GradebookRow]) -> str:
-    """Header and one line per repo: repo, login, score (the latest graded run's, after any
-    late penalty), max, late (yes/no), attempts (commits graded), graded_at (UTC, ISO 8601)."""
+def csv_text(table: Iterable[GradebookRow], chosen: ChosenScore = ChosenScore.LATEST) -> str:
+    """Header and one line per repo: repo, login, score (the chosen graded run's — the latest,
+    or the best under `chosen_score: best` — after any late penalty), max, late (yes/no),
+    attempts (commits graded), graded_at (UTC, ISO 8601)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for row in table:
-        latest = row.latest
+        latest = row.chosen(chosen)
         writer.writerow(
             [
                 _cell(row.repo),
