@@ -17,7 +17,7 @@ from ghapp.store import extensions, handouts, reads, requests, teams
 from ghapp.store import roster as rosters
 from ghapp.store.models import JobState
 from runner.outcome import Outcome
-from web import gradebook
+from web import exports, gradebook
 from web.access import GitHubUnavailable
 from web.dashboard import ASSIGNMENT_NAME, Dashboard, Refusal, page
 from web.sessions import safe_next
@@ -130,9 +130,11 @@ async def _by_student(dash: Dashboard, org: str, name: str, table) -> dict:
         "failed": sorted({h.problem for h in handed_out if h.state == "failed" and h.problem}),
         "actions": await handouts.actions_of(dash.sessions, org, name),
     }
+    ready = [h for h in handed_out if h.state == "ready"]
+    team_repos = {h.repo: h.holder[5:] for h in ready if h.holder.startswith("team:")}
     roster = await rosters.roster_of(dash.sessions, org)
     if not roster:
-        return {"students": [], "others": [], "term": term}
+        return {"students": [], "others": [], "term": term, "team_repos": team_repos}
     handed: dict[str, str] = {}
     for h in handed_out:
         if h.state != "ready":
@@ -143,7 +145,7 @@ async def _by_student(dash: Dashboard, org: str, name: str, table) -> dict:
         else:
             handed[h.holder] = h.repo
     students, others = gradebook.by_student(table, roster, handed)
-    return {"students": students, "others": others, "term": term}
+    return {"students": students, "others": others, "term": term, "team_repos": team_repos}
 
 
 @routes.post("/orgs/{org}/assignments/{assignment}/regrade")
@@ -171,10 +173,58 @@ async def regrade_all(request: web.Request, dash: Dashboard) -> web.Response:
 @routes.get("/orgs/{org}/assignments/{assignment}/gradebook.csv")
 @page
 async def gradebook_csv(request: web.Request, dash: Dashboard) -> web.Response:
-    account, name, _, table = await _assignment(request, dash)
+    account, name, config, table = await _assignment(request, dash)
     filename = f"{account.login}-{name}-gradebook.csv"
     return web.Response(
-        text=gradebook.csv_text(table),
+        text=gradebook.csv_text(table, exports.chosen_score(config)),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@routes.get("/orgs/{org}/assignments/{assignment}/export/{format}.csv")
+@page
+async def export_csv(request: web.Request, dash: Dashboard) -> web.Response:
+    """The grades as Canvas's or Moodle's import file, keyed by the roster's identifier, or as
+    GitHub Classroom's grades CSV: the chosen score (`chosen_score`), late penalty applied."""
+    account, name, config, table = await _assignment(request, dash)
+    kind = request.match_info["format"]
+    if kind not in exports.FORMATS:
+        raise _no_such("export")
+    held = await _by_student(dash, account.login, name, table)
+    if kind != "classroom" and not held["students"]:
+        raise Refusal(
+            409,
+            "No roster yet",
+            f"{kind.capitalize()} matches students by the school's identifier, which comes from "
+            "the roster: import it on the org's Roster page first.",
+        )
+    template = config.get("template")
+    github = dash.settings.github_url.rstrip("/")
+    assignment = exports.Assignment(
+        org=account.login,
+        name=name,
+        chosen=exports.chosen_score(config),
+        url=f"{dash.public_url}/a/{quote(account.login, safe='')}/{quote(name, safe='')}"
+        if template
+        else f"{dash.public_url}/orgs/{quote(account.login, safe='')}/assignments/"
+        f"{quote(name, safe='')}",
+        starter_code_url=f"{github}/{account.login}/{template.split('/')[-1]}" if template else "",
+        github_url=github,
+        teams=bool(config.get("max_team_size")),
+    )
+    if kind == "canvas":
+        text = exports.canvas_csv(held["students"], assignment)
+    elif kind == "moodle":
+        text = exports.moodle_csv(held["students"], assignment)
+    else:
+        others = held["others"] if held["students"] else table
+        lines = exports.classroom_lines(held["students"], others, held["team_repos"])
+        text = exports.classroom_csv(lines, assignment)
+    filename = f"{account.login}-{name}-{kind}.csv"
+    return web.Response(
+        text=text,
         content_type="text/csv",
         charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
