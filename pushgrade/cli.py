@@ -275,49 +275,189 @@ def _parser() -> argparse.ArgumentParser:
         "--by", default="pushgrade-cli", metavar="LOGIN", help="who imported it (kept per link)"
     )
     imported.set_defaults(func=_cmd_roster_import)
+    _import_parsers(commands)
     return parser
 
 
-def _cmd_roster_import(args: argparse.Namespace) -> int:
+def _import_parsers(commands) -> None:
+    """`pushgrade import classroom` and `import classroom-roster`: coming over from GitHub
+    Classroom (discontinued 2026-08-28)."""
+    importer = commands.add_parser(
+        "import",
+        help="come over from GitHub Classroom: its roster and repositories",
+        description="Come over from GitHub Classroom: `classroom-roster` fills an org's roster "
+        "from classroom_roster.csv and links the students' existing repositories.",
+    )
+    kinds = importer.add_subparsers(dest="import_command", metavar="WHAT")
+    kinds.required = True
+    roster = kinds.add_parser(
+        "classroom-roster",
+        help="fill an org's roster from Classroom's classroom_roster.csv",
+        description="Merge GitHub Classroom's classroom_roster.csv into the org's roster (as "
+        "`pushgrade roster import` does: a file with any bad row imports nothing, and every "
+        "problem is named with its line), then link the repositories that already exist under "
+        "each handing-out assignment's repo_name to their students, so nothing is created "
+        "again.",
+    )
+    roster.add_argument("file", metavar="FILE", type=Path, help="classroom_roster.csv")
+    roster.add_argument("--org", required=True, metavar="ORG", help="the org (or account)")
+    roster.add_argument(
+        "--by", default="pushgrade-cli", metavar="LOGIN", help="who imported it (kept per link)"
+    )
+    roster.set_defaults(func=_cmd_import_classroom_roster)
+
+
+def _read_roster_file(path: Path):
+    """The roster in `path`, or an exit code after every problem is named by its line."""
     from ghapp.core.roster import MAX_ROSTER_BYTES, RosterError, read_roster
-    from ghapp.store.roster import import_roster
 
     try:
-        with args.file.open("rb") as handle:
+        with path.open("rb") as handle:
             data = handle.read(MAX_ROSTER_BYTES + 1)
     except OSError as err:
-        return _error(f"cannot read {args.file}: {err.strerror or err}")
+        return _error(f"cannot read {path}: {err.strerror or err}")
     try:
-        roster = read_roster(data)
+        return read_roster(data)
     except RosterError as err:
         for problem in err.problems:
-            print(f"pushgrade: {args.file}: {problem}", file=sys.stderr)
-        print(f"pushgrade: nothing imported from {args.file}", file=sys.stderr)
+            print(f"pushgrade: {path}: {problem}", file=sys.stderr)
+        print(f"pushgrade: nothing imported from {path}", file=sys.stderr)
         return EXIT_USAGE
 
+
+async def _import_roster_into(sessions, org: str, roster, path: Path, by: str):
+    """(account, counts) after merging `roster` into `org`'s, or a line saying why not."""
+    from ghapp.core.roster import RosterError
+    from ghapp.store.roster import import_roster
+
+    account = await _account(sessions, org)
+    if isinstance(account, str):
+        return account
+    try:
+        return account, await import_roster(sessions, account.login, roster, by=by)
+    except RosterError as err:
+        return f"{path}: {err}; nothing imported"
+
+
+def _print_imported(org: str, roster, path: Path, counts) -> None:
+    print(
+        f"pushgrade: {org}: {len(roster.students)} students read from {path} "
+        f"({counts.added} new, {counts.updated} updated, {counts.unchanged} unchanged); "
+        f"{counts.linked} of the roster linked to a GitHub login"
+    )
+    if roster.ignored_columns:
+        print(f"pushgrade: columns left out: {', '.join(roster.ignored_columns)}")
+
+
+def _cmd_roster_import(args: argparse.Namespace) -> int:
+    roster = _read_roster_file(args.file)
+    if isinstance(roster, int):
+        return roster
+
     async def work(sessions):
-        account = await _account(sessions, args.org)
-        if isinstance(account, str):
-            return account
-        try:
-            return account.login, await import_roster(sessions, account.login, roster, by=args.by)
-        except RosterError as err:
-            return f"{args.file}: {err}; nothing imported"
+        return await _import_roster_into(sessions, args.org, roster, args.file, args.by)
 
     done = _on_database(work)
     if isinstance(done, int):
         return done
     if isinstance(done, str):
         return _error(done)
-    org, counts = done
-    print(
-        f"pushgrade: {org}: {len(roster.students)} students read from {args.file} "
-        f"({counts.added} new, {counts.updated} updated, {counts.unchanged} unchanged); "
-        f"{counts.linked} of the roster linked to a GitHub login"
-    )
-    if roster.ignored_columns:
-        print(f"pushgrade: columns left out: {', '.join(roster.ignored_columns)}")
+    account, counts = done
+    _print_imported(account.login, roster, args.file, counts)
     return 0
+
+
+def _cmd_import_classroom_roster(args: argparse.Namespace) -> int:
+    """The roster imported as `roster import` does, then the repositories Classroom handed out
+    (named by each handing-out assignment's repo_name) linked to their students, through the
+    App: none is made again."""
+    from ghapp.settings import SettingsError, from_env
+
+    roster = _read_roster_file(args.file)
+    if isinstance(roster, int):
+        return roster
+    try:
+        settings = from_env(web=False, worker=True)  # the App's, to look the repositories up
+    except SettingsError as err:
+        settings = None
+        why = str(err)
+
+    async def work(sessions):
+        imported = await _import_roster_into(sessions, args.org, roster, args.file, args.by)
+        if isinstance(imported, str) or settings is None:
+            return imported, None
+        return imported, await _link_classroom_repos(sessions, settings, imported[0], args.by)
+
+    done = _on_database(work)
+    if isinstance(done, int):
+        return done
+    imported, linked = done
+    if isinstance(imported, str):
+        return _error(imported)
+    account, counts = imported
+    _print_imported(account.login, roster, args.file, counts)
+    if settings is None:
+        print(
+            f"pushgrade: existing repositories not linked: the App's settings are needed to "
+            f"look them up ({why})",
+            file=sys.stderr,
+        )
+        return EXIT_COULD_NOT_RUN
+    if isinstance(linked, str):
+        print(f"pushgrade: existing repositories not linked: {linked}", file=sys.stderr)
+        return EXIT_COULD_NOT_RUN
+    if not linked.linked and not linked.already and not linked.problems:
+        print(
+            f"pushgrade: {account.login}'s org file hands out no repositories (no assignment "
+            "names a template): nothing to link"
+        )
+    for name in linked.linked:
+        print(
+            f"pushgrade: {name}: {linked.linked[name]} existing repositories linked to their "
+            f"students, {linked.already[name]} linked before, {linked.missing[name]} students "
+            "with none yet (they get theirs when they accept)"
+        )
+    for problem in linked.problems:
+        print(f"pushgrade: {problem}", file=sys.stderr)
+    return 0
+
+
+async def _link_classroom_repos(sessions, settings, account, by: str):
+    """The Linked report, or a line saying why the org's repositories could not be read."""
+    import aiohttp
+    import gidgethub
+
+    from ghapp.core.located_yaml import ConfigError
+    from ghapp.github import GitHubApp, GitHubRefused, InstallationClient
+    from ghapp.store.roster import roster_of
+    from ghapp.work.adopt import link_existing
+    from ghapp.work.config_reader import ConfigReader
+
+    if not account.installation_id:
+        return f"the App is not installed on {account.login}"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+        app = GitHubApp(
+            app_id=settings.app_id,
+            private_key=settings.private_key,
+            base_url=settings.github_api_url,
+            session=http,
+        )
+        gh = InstallationClient(app, account.installation_id)
+        try:
+            config = await ConfigReader().org_file(gh, account.login)
+            if config is None:
+                return (
+                    f"{account.login} has no org file (.github/pushgrade.yml in its .github "
+                    "repository) naming the assignments and their repo_name"
+                )
+            students = await roster_of(sessions, account.login)
+            return await link_existing(
+                sessions, gh, org=account.login, config=config, students=students, by=by
+            )
+        except ConfigError as err:
+            return f"the org file is invalid: {err}"
+        except (GitHubRefused, gidgethub.GitHubException, aiohttp.ClientError, TimeoutError) as err:
+            return f"GitHub did not answer as expected: {err}"
 
 
 def _cmd_regrade(args: argparse.Namespace) -> int:

@@ -139,6 +139,51 @@ async def claim(
         return Claim(_handed(mine), mine=taken.rowcount == 1)
 
 
+async def adopt(
+    sessions: async_sessionmaker,
+    *,
+    org: str,
+    assignment: str,
+    holder: str,
+    login: str,
+    repo: str,
+    repo_id: int | None,
+    by: str,
+) -> str:
+    """Record `repo`, which exists already (made by GitHub Classroom, say), as `holder`'s
+    repository of `assignment`, ready and adopted: nothing is made or shared. "linked"; or
+    "already" when the holder has a row (left as it is); or "taken" when another holder has
+    that repository."""
+    org = org.lower()
+    try:
+        async with write_session(sessions) as session:
+            session.add(
+                HandOut(
+                    org=org,
+                    assignment=assignment,
+                    holder=holder,
+                    login=login.lower(),
+                    repo=repo,
+                    state=READY,
+                    maker=by,
+                    repo_id=repo_id,
+                    adopted=True,
+                    problem="",
+                    ready_at=utcnow(),
+                )
+            )
+        return "linked"
+    except IntegrityError:
+        pass
+    async with sessions() as session:
+        mine = await session.scalar(
+            select(HandOut.id).where(
+                HandOut.org == org, HandOut.assignment == assignment, HandOut.holder == holder
+            )
+        )
+    return "already" if mine is not None else "taken"
+
+
 async def made(
     sessions: async_sessionmaker,
     row_id: int,
