@@ -284,12 +284,66 @@ def _import_parsers(commands) -> None:
     Classroom (discontinued 2026-08-28)."""
     importer = commands.add_parser(
         "import",
-        help="come over from GitHub Classroom: its roster and repositories",
-        description="Come over from GitHub Classroom: `classroom-roster` fills an org's roster "
-        "from classroom_roster.csv and links the students' existing repositories.",
+        help="come over from GitHub Classroom: its autograding tests, its roster",
+        description="Come over from GitHub Classroom: `classroom` turns a template repository's "
+        "autograding tests into a grader repository (the tests then live only there, hidden "
+        "from students); `classroom-roster` fills an org's roster from classroom_roster.csv and "
+        "links the students' existing repositories. docs/migrate-from-classroom.md walks "
+        "through it.",
     )
     kinds = importer.add_subparsers(dest="import_command", metavar="WHAT")
     kinds.required = True
+    classroom = kinds.add_parser(
+        "classroom",
+        help="turn a Classroom template's autograding tests into a grader repository",
+        description="Read a GitHub Classroom template repository (a folder, or ORG/REPO read "
+        "through the App) — .github/classroom/autograding.json, or a .github/workflows "
+        "workflow of classroom-resources/autograding-* actions — and write a grader repository "
+        "folder: a Dockerfile on the base image you name, the tests' files, a runner that runs "
+        "each test as Classroom did and writes Gradescope results.json with the same names "
+        "and points, and the org-file assignment. Prints what it could not carry over.",
+    )
+    classroom.add_argument(
+        "source", metavar="SOURCE", help="the template: a folder, or ORG/REPO (through the App)"
+    )
+    classroom.add_argument(
+        "--base",
+        required=True,
+        metavar="IMAGE",
+        help="the grader's base image, with the tools the tests need (python:3.12-slim, say)",
+    )
+    classroom.add_argument(
+        "--out", type=Path, metavar="DIR", help="where to write the grader (default ./NAME-grader)"
+    )
+    classroom.add_argument(
+        "--assignment",
+        metavar="NAME",
+        help="the assignment's name (default: the template's, less -template or -starter)",
+    )
+    classroom.add_argument(
+        "--grader-repo",
+        metavar="REPO",
+        help="the org repository the grader will be pushed to (default NAME-grader)",
+    )
+    classroom.add_argument(
+        "--force", action="store_true", help="write into DIR even when it is not empty"
+    )
+    classroom.add_argument(
+        "--tests-path",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a file, folder or glob of the template to put in the grader's files/ too "
+        "(repeat it; the command lists what it chose and why)",
+    )
+    classroom.add_argument(
+        "--drop-path",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a file, folder or glob to leave out of the grader's files/ (repeat it)",
+    )
+    classroom.set_defaults(func=_cmd_import_classroom)
     roster = kinds.add_parser(
         "classroom-roster",
         help="fill an org's roster from Classroom's classroom_roster.csv",
@@ -305,6 +359,12 @@ def _import_parsers(commands) -> None:
         "--by", default="pushgrade-cli", metavar="LOGIN", help="who imported it (kept per link)"
     )
     roster.set_defaults(func=_cmd_import_classroom_roster)
+
+
+def _cmd_import_classroom(args: argparse.Namespace) -> int:
+    from pushgrade.classroom.command import run
+
+    return run(args)
 
 
 def _read_roster_file(path: Path):

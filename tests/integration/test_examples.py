@@ -17,7 +17,13 @@ from runner.grade import grade
 from runner.outcome import Outcome, Status, TestStatus
 
 ROOT = Path(__file__).parents[2]
-EXAMPLES = sorted(path for path in (ROOT / "examples").iterdir() if path.is_dir())
+# The classroom-* examples are GitHub Classroom templates, not graders: `pushgrade import
+# classroom` makes their grader, and tests/integration/test_classroom_e2e.py grades them.
+EXAMPLES = sorted(
+    path
+    for path in (ROOT / "examples").iterdir()
+    if path.is_dir() and not path.name.startswith("classroom-")
+)
 SUBMISSIONS = [
     (example, submission)
     for example in EXAMPLES
