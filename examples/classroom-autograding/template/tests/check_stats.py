@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import stats  # noqa: E402
+import stats
 
 assert stats.numbers("1 2\n3") == [1.0, 2.0, 3.0], stats.numbers("1 2\n3")
 assert stats.mean([1.0, 2.0, 3.0]) == 2.0
