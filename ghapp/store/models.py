@@ -437,3 +437,84 @@ class TeamMember(Base):
     assignment: Mapped[str] = mapped_column(String(100))
     login: Mapped[str] = mapped_column(String(39))
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# -- similarity (ghapp.work.similarity) --------------------------------------------------------
+
+
+class SimilaritySource(Base):
+    """The code of one commit, as similarity reports compare it: its source files' text
+    (ghapp.core.similarity's caps), compressed; or, when none could be taken, why (the archive
+    was refused, too large). A commit's content never changes: it is downloaded once, and
+    dropped once no report compares it any more. Students' code: shown to their org's teachers
+    only, never logged."""
+
+    __tablename__ = "similarity_sources"
+    __table_args__ = (
+        UniqueConstraint("owner", "repo", "commit_sha", name="uq_similarity_sources_commit"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(255))
+    repo: Mapped[str] = mapped_column(String(255))
+    commit_sha: Mapped[str] = mapped_column(String(64))
+    files: Mapped[bytes] = mapped_column()  # LargeBinary, by its annotation
+    file_count: Mapped[int] = mapped_column(Integer, default=0)
+    problem: Mapped[str] = mapped_column(Text, default="")
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SimilarityReport(Base):
+    """One assignment's similarity report: when it was computed, from which commits (each
+    repo's latest graded one, and the template's), and whether it is out of date. `stale_since`
+    is set when the latest commits are seen to differ from the report's (`changed_at`: the last
+    time they were), `requested_at` when a teacher asks; a worker refreshes it under a lease.
+    Its pairs are `similarity_pairs`."""
+
+    __tablename__ = "similarity_reports"
+    __table_args__ = (
+        UniqueConstraint("org", "assignment", name="uq_similarity_reports_assignment"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org: Mapped[str] = mapped_column(String(255))  # as the jobs name their owner
+    assignment: Mapped[str] = mapped_column(String(100))
+    stale_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    requested_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    commits: Mapped[dict] = mapped_column(JSON, default=dict)  # repo → the sha compared
+    template: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    template_sha: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    submissions: Mapped[int] = mapped_column(Integer, default=0)  # repos with a graded commit
+    compared: Mapped[int] = mapped_column(Integer, default=0)  # of them, with code of their own
+    below: Mapped[float] = mapped_column(default=0.0)  # the highest score not reported
+    skipped: Mapped[list] = mapped_column(JSON, default=list)  # [[repo, why]]
+    problem: Mapped[str] = mapped_column(Text, default="")  # for the teacher
+
+
+class SimilarityPair(Base):
+    """Two submissions of a report found alike: the share of each one's own code found in the
+    other, and the matching fragments ([{path_a, first_a, last_a, text_a, …_b, tokens}])."""
+
+    __tablename__ = "similarity_pairs"
+    # AUTOINCREMENT: a refreshed report's pairs never take the ids (the links) of the last's.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("similarity_reports.id", ondelete="CASCADE"), index=True
+    )
+    rank: Mapped[int] = mapped_column(Integer)
+    repo_a: Mapped[str] = mapped_column(String(255))
+    sha_a: Mapped[str] = mapped_column(String(64))
+    repo_b: Mapped[str] = mapped_column(String(255))
+    sha_b: Mapped[str] = mapped_column(String(64))
+    similarity_a: Mapped[float] = mapped_column()
+    similarity_b: Mapped[float] = mapped_column()
+    tokens: Mapped[int] = mapped_column(Integer)
+    fragments: Mapped[list] = mapped_column(JSON, default=list)

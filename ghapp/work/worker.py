@@ -26,6 +26,7 @@ from ghapp.work.intake import intake
 from ghapp.work.locking import locks
 from ghapp.work.reconcile import Reconciler
 from ghapp.work.reveal import reveals
+from ghapp.work.similarity import follow as similarity_reports
 from ghapp.work.supervise import Loop, Outage, Supervisor
 from ghapp.work.waiting import Doorbell, any_set
 
@@ -130,6 +131,7 @@ class Worker:
         ]
         loops.append(Loop("reveals", lambda: reveals(self.crew, stop), essential=False))
         loops.append(Loop("locks", lambda: locks(self.crew, stop), essential=False))
+        loops.append(Loop("similarity", lambda: similarity_reports(self.crew, stop), False))
         # Work stored by other processes (a web process's pushes): heard of at once.
         listening = Loop("listener", lambda: notify.listen(self.sessions, self.wake, stop), False)
         loops.append(listening)

@@ -1,0 +1,48 @@
+"""Word statistics (hw3).
+
+Fill in the four functions below. Keep their names and arguments: the grader calls them.
+Run it as:  python wordstats.py < some-text.txt
+"""
+
+import sys
+
+
+def read_words(text):
+    """The words of `text`, lower-case: runs of letters; anything else separates them."""
+    # TODO
+    return []
+
+
+def count_words(words):
+    """A dict: each word and how many times it occurs in `words`."""
+    answer = {}
+    for w in words:
+        if w in answer:
+            answer[w] += 1
+        else:
+            answer[w] = 1
+    return answer
+
+
+def top_words(counts, n):
+    """The `n` most frequent (word, count) pairs, most frequent first, ties alphabetically."""
+    # TODO
+    return []
+
+
+def average_length(words):
+    """The mean length of the words, 0.0 when there are none."""
+    # TODO
+    return 0.0
+
+
+def main():
+    text = sys.stdin.read()
+    words = read_words(text)
+    for word, count in top_words(count_words(words), 10):
+        print(f"{word}: {count}")
+    print(f"average length: {average_length(words):.2f}")
+
+
+if __name__ == "__main__":
+    main()
