@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import accept, extensions, login, pages, roster, similarity, student, term
+from web import accept, extensions, insights, login, pages, roster, similarity, student, term
 from web.dashboard import DASH, HERE, Dashboard
 
 # Pages of people's grades: nothing cached, framed, sniffed or sent elsewhere with a referrer.
@@ -53,4 +53,5 @@ def install(app: web.Application, dashboard: Dashboard | None) -> None:
     app.add_routes(extensions.routes)
     app.add_routes(student.routes)
     app.add_routes(term.routes)
+    app.add_routes(insights.routes)
     app.add_routes(similarity.routes)
