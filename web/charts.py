@@ -19,7 +19,7 @@ from markupsafe import Markup
 from pygal.style import Style
 
 from ghapp.core.insights import Figure, Series, TestChange, TestFailures, short_label
-from web.gradebook import number
+from web.gradebook import cell, number
 
 # The viewBox: drawn at the width of the page, at most 40rem (its text 1.3 times as large as laid
 # out), and on a phone's 355 px at 0.74 times: 10 px and more.
@@ -226,8 +226,7 @@ def _cell(value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, int | float):
         return number(value)
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return cell("" if value is None else str(value))
 
 
 def csv_text(figure: Figure) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -49,6 +50,20 @@ class Refusal(Exception):
     def __init__(self, status: int, title: str, message: str) -> None:
         super().__init__(title)
         self.status, self.title, self.message = status, title, message
+
+
+def no_such(what: str) -> Refusal:
+    return Refusal(404, "Not found", f"There is no such {what}.")
+
+
+def csv_attachment(text: str, filename: str) -> web.Response:
+    """A CSV download (UTF-8), named `filename`."""
+    return web.Response(
+        text=text,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 class Dashboard:
@@ -124,6 +139,21 @@ class Dashboard:
                 "of the org, or a member of the team its pushgrade file names as teachers.",
             )
         return user, found
+
+    async def require_assignment(
+        self, request: web.Request
+    ) -> tuple[SignedIn, Account, str, dict[str, Any]]:
+        """The teacher asking, the org and the assignment in the path, and its stored config:
+        403 for anyone but the org's teachers, before anything else is looked at; then 404 for
+        an assignment the org has not (whether it exists is its teachers' to learn)."""
+        user, account = await self.require_teacher(request, request.match_info["org"])
+        name = request.match_info["assignment"]
+        if not ASSIGNMENT_NAME.match(name):
+            raise no_such("assignment")
+        config = await reads.assignment_config(self.sessions, account.login, name)
+        if config is None:
+            raise no_such("assignment")
+        return user, account, name, config
 
     async def form(self, request: web.Request):
         """A posted form: a dashboard form is a few fields, never megabytes."""

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from ghapp.core.config import ChosenScore
 from ghapp.store.reads import GradedRun
-from web.gradebook import GradebookRow, StudentRow, number
+from web.gradebook import GradebookRow, StudentRow, cell, number
 
 FORMATS = ("canvas", "moodle", "classroom")
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -76,11 +76,6 @@ def points_possible(runs: Iterable[GradedRun | None]) -> float | None:
     return max(counts, key=lambda value: (counts[value], value))
 
 
-def _cell(text: str) -> str:
-    # A spreadsheet runs a cell that starts with = + - @ (or tab, CR) as a formula: keep it text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _writer(out: io.StringIO):
     return csv.writer(out, lineterminator="\r\n")
 
@@ -95,13 +90,11 @@ def canvas_csv(students: Iterable[StudentRow], assignment: Assignment) -> str:
     chosen = [s.row.chosen(assignment.chosen) if s.row else None for s in students]
     out = io.StringIO()
     writer = _writer(out)
-    writer.writerow([*CANVAS_COLUMNS, _cell(assignment.name)])
+    writer.writerow([*CANVAS_COLUMNS, cell(assignment.name)])
     writer.writerow(["Points Possible", "", "", "", "", number(points_possible(chosen))])
     for student, run in zip(students, chosen, strict=True):
-        ident = _cell(student.identifier)
-        writer.writerow(
-            [_cell(student.name), "", ident, ident, _cell(student.section), _score(run)]
-        )
+        ident = cell(student.identifier)
+        writer.writerow([cell(student.name), "", ident, ident, cell(student.section), _score(run)])
     return out.getvalue()
 
 
@@ -116,7 +109,7 @@ def moodle_csv(students: Iterable[StudentRow], assignment: Assignment) -> str:
     """Moodle's grade import: its export's layout, a grade and a feedback column."""
     out = io.StringIO()
     writer = _writer(out)
-    title = _cell(assignment.name)
+    title = cell(assignment.name)
     writer.writerow([*MOODLE_COLUMNS, f"Assignment: {title}", f"Feedback: {title}"])
     for student in students:
         run = student.row.chosen(assignment.chosen) if student.row else None
@@ -125,12 +118,12 @@ def moodle_csv(students: Iterable[StudentRow], assignment: Assignment) -> str:
         feedback = "late" if run is not None and run.late else ""
         writer.writerow(
             [
-                _cell(first),
-                _cell(last),
-                _cell(student.identifier),
+                cell(first),
+                cell(last),
+                cell(student.identifier),
                 "",
                 "",
-                _cell(email),
+                cell(email),
                 _score(run),
                 feedback,
             ]
@@ -183,17 +176,17 @@ def classroom_csv(lines: Iterable[ClassroomLine], assignment: Assignment) -> str
         available = number(run.max_score if run and run.max_score is not None else possible)
         writer.writerow(
             [
-                _cell(assignment.name),
+                cell(assignment.name),
                 assignment.url,
                 assignment.starter_code_url,
-                _cell(line.login),
-                _cell(line.identifier),
-                _cell(repo),
+                cell(line.login),
+                cell(line.identifier),
+                cell(repo),
                 f"{base}/{assignment.org}/{repo}",
                 run.graded_at.strftime("%Y-%m-%dT%H:%M:%SZ") if run else "",
                 awarded,
                 available,
-                *((_cell(line.group),) if assignment.teams else ()),
+                *((cell(line.group),) if assignment.teams else ()),
             ]
         )
     return out.getvalue()

@@ -91,8 +91,9 @@ def number(value: float | None) -> str:
     return str(int(rounded)) if rounded == int(rounded) else str(rounded)
 
 
-def _cell(text: str) -> str:
-    # A spreadsheet runs a cell that starts with = + - @ as a formula: keep it text.
+def cell(text: str) -> str:
+    """Text as a CSV cell every export writes: one a spreadsheet would run as a formula (it
+    starts with = + - @, tab or CR) is kept text."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
@@ -107,8 +108,8 @@ def csv_text(table: Iterable[GradebookRow], chosen: ChosenScore = ChosenScore.LA
         latest = row.chosen(chosen)
         writer.writerow(
             [
-                _cell(row.repo),
-                _cell(row.login),
+                cell(row.repo),
+                cell(row.login),
                 number(latest.score) if latest else "",
                 number(latest.max_score) if latest else "",
                 ("yes" if latest.late else "no") if latest else "",

@@ -29,7 +29,7 @@ from ghapp.store import reads
 from ghapp.store import roster as rosters
 from ghapp.store.models import utcnow
 from web import charts, gradebook
-from web.dashboard import ASSIGNMENT_NAME, Dashboard, Refusal, page
+from web.dashboard import ASSIGNMENT_NAME, Dashboard, csv_attachment, no_such, page
 
 routes = web.RouteTableDef()
 
@@ -38,10 +38,6 @@ CHARTS = ("scores", "pushes", "latency", "tests", "regrade")
 LINKED_NAME_CHARS = 300  # longer test names (or dot segments) are linked by digest instead
 OUTPUT_CHARS = 160  # of a failing test's output, on the test's page
 BASE = "/orgs/{org}/assignments/{assignment}"
-
-
-def _no_such(what: str) -> Refusal:
-    return Refusal(404, "Not found", f"There is no such {what}.")
 
 
 def _moment(value: object) -> datetime | None:
@@ -97,13 +93,7 @@ class Assignment:
 async def _assignment(request: web.Request, dash: Dashboard) -> Assignment:
     """The assignment in the path, for a teacher of its org: 403 for anyone else, 404 for an
     assignment no job has (asked only of teachers: whether it exists is theirs to learn)."""
-    _, account = await dash.require_teacher(request, request.match_info["org"])
-    name = request.match_info["assignment"]
-    if not ASSIGNMENT_NAME.match(name):
-        raise _no_such("assignment")
-    config = await reads.assignment_config(dash.sessions, account.login, name)
-    if config is None:
-        raise _no_such("assignment")
+    _, account, name, config = await dash.require_assignment(request)
     runs, jobs = await store.assignment_input(dash.sessions, account.login, name)
     return Assignment(account, name, config, runs, jobs)
 
@@ -178,15 +168,6 @@ async def _missing(dash: Dashboard, a: Assignment) -> dict:
     return {"of": len(handed), "count": len(waiting), "names": waiting, "by": "handouts"}
 
 
-def _csv(text: str, filename: str) -> web.Response:
-    return web.Response(
-        text=text,
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
 @routes.get("/orgs/{org}/assignments/{assignment}/insights")
 @page
 async def insights_page(request: web.Request, dash: Dashboard) -> web.Response:
@@ -229,10 +210,11 @@ async def insights_csv(request: web.Request, dash: Dashboard) -> web.Response:
     a = await _assignment(request, dash)
     chart = request.match_info["chart"]
     if chart not in CHARTS:
-        raise _no_such("chart")
+        raise no_such("chart")
     tests = await _tests(dash, a) if chart in ("tests", "regrade") else NO_TESTS
     figures, _ = _figures(a, tests)
-    return _csv(charts.csv_text(figures[chart]), f"{a.account.login}-{a.name}-{chart}.csv")
+    filename = f"{a.account.login}-{a.name}-{chart}.csv"
+    return csv_attachment(charts.csv_text(figures[chart]), filename)
 
 
 @routes.get("/orgs/{org}/assignments/{assignment}/tests")
@@ -255,7 +237,7 @@ async def test_page(request: web.Request, dash: Dashboard) -> web.Response:
         None,
     )
     if found is None:
-        raise _no_such("test")
+        raise no_such("test")
     rows = {row.repo: row for row in a.table}
     latest = {repo: rows[repo].latest.submission_id for repo in found.repos}
     entries = await store.tests_named(dash.sessions, latest.values(), found.name)
@@ -288,13 +270,13 @@ async def _repo(request: web.Request, dash: Dashboard):
     _, account = await dash.require_teacher(request, request.match_info["org"])
     name, repo = request.match_info["assignment"], request.match_info["repo"]
     if not ASSIGNMENT_NAME.match(name) or not REPO_NAME.match(repo):
-        raise _no_such("repository")
+        raise no_such("repository")
     config = await reads.assignment_config(dash.sessions, account.login, name)
     if config is None:
-        raise _no_such("assignment")
+        raise no_such("assignment")
     runs, jobs = await store.repo_input(dash.sessions, account.login, name, repo)
     if not jobs:
-        raise _no_such("repository")
+        raise no_such("repository")
     return Assignment(account, name, config, runs, jobs), repo
 
 
@@ -355,4 +337,5 @@ async def student_page(request: web.Request, dash: Dashboard) -> web.Response:
 async def student_csv(request: web.Request, dash: Dashboard) -> web.Response:
     a, repo = await _repo(request, dash)
     figure = charts.attempts_figure(_attempts(a))
-    return _csv(charts.csv_text(figure), f"{a.account.login}-{a.name}-{repo}-attempts.csv")
+    filename = f"{a.account.login}-{a.name}-{repo}-attempts.csv"
+    return csv_attachment(charts.csv_text(figure), filename)

@@ -19,7 +19,7 @@ from ghapp.store.models import JobState
 from runner.outcome import Outcome
 from web import exports, gradebook
 from web.access import GitHubUnavailable
-from web.dashboard import ASSIGNMENT_NAME, Dashboard, Refusal, page
+from web.dashboard import Dashboard, Refusal, csv_attachment, no_such, page
 from web.sessions import safe_next
 
 routes = web.RouteTableDef()
@@ -28,10 +28,6 @@ MAX_JOB_ID = 2**31 - 1  # the jobs table's ids are 32-bit integers
 MAX_REGRADED_DIGITS = 7  # "?regraded=N" after Regrade all: a count of repos, never more
 SETTLED_HEADER = "X-Pushgrade-Settled"
 _LIVE = "live"
-
-
-def _no_such(what: str) -> Refusal:
-    return Refusal(404, "Not found", f"There is no such {what}.")
 
 
 @routes.get("/")
@@ -70,13 +66,7 @@ async def org_page(request: web.Request, dash: Dashboard) -> web.Response:
 
 
 async def _assignment(request: web.Request, dash: Dashboard):
-    _, account = await dash.require_teacher(request, request.match_info["org"])
-    name = request.match_info["assignment"]
-    if not ASSIGNMENT_NAME.match(name):
-        raise _no_such("assignment")
-    config = await reads.assignment_config(dash.sessions, account.login, name)
-    if config is None:
-        raise _no_such("assignment")
+    _, account, name, config = await dash.require_assignment(request)
     runs, jobs = await reads.gradebook_input(dash.sessions, account.login, name)
     return account, name, config, gradebook.rows(runs, jobs)
 
@@ -153,12 +143,7 @@ async def _by_student(dash: Dashboard, org: str, name: str, table) -> dict:
 async def regrade_all(request: web.Request, dash: Dashboard) -> web.Response:
     """Regrade the latest graded push of every repo of the assignment, once per press (as the
     CLI's `pushgrade regrade` does), and come back to its gradebook saying how many."""
-    user, account = await dash.require_teacher(request, request.match_info["org"])
-    name = request.match_info["assignment"]
-    if not ASSIGNMENT_NAME.match(name):
-        raise _no_such("assignment")
-    if await reads.assignment_config(dash.sessions, account.login, name) is None:
-        raise _no_such("assignment")
+    user, account, name, _ = await dash.require_assignment(request)
     form = await dash.form(request)
     dash.require_csrf(request, user, form)
     new_ids = await requests.request_regrade_all(
@@ -174,12 +159,9 @@ async def regrade_all(request: web.Request, dash: Dashboard) -> web.Response:
 @page
 async def gradebook_csv(request: web.Request, dash: Dashboard) -> web.Response:
     account, name, config, table = await _assignment(request, dash)
-    filename = f"{account.login}-{name}-gradebook.csv"
-    return web.Response(
-        text=gradebook.csv_text(table, exports.chosen_score(config)),
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    return csv_attachment(
+        gradebook.csv_text(table, exports.chosen_score(config)),
+        f"{account.login}-{name}-gradebook.csv",
     )
 
 
@@ -191,7 +173,7 @@ async def export_csv(request: web.Request, dash: Dashboard) -> web.Response:
     account, name, config, table = await _assignment(request, dash)
     kind = request.match_info["format"]
     if kind not in exports.FORMATS:
-        raise _no_such("export")
+        raise no_such("export")
     held = await _by_student(dash, account.login, name, table)
     if kind != "classroom" and not held["students"]:
         raise Refusal(
@@ -222,13 +204,7 @@ async def export_csv(request: web.Request, dash: Dashboard) -> web.Response:
         others = held["others"] if held["students"] else table
         lines = exports.classroom_lines(held["students"], others, held["team_repos"])
         text = exports.classroom_csv(lines, assignment)
-    filename = f"{account.login}-{name}-{kind}.csv"
-    return web.Response(
-        text=text,
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_attachment(text, f"{account.login}-{name}-{kind}.csv")
 
 
 @routes.get("/orgs/{org}/queue")
@@ -246,11 +222,11 @@ async def _job(request: web.Request, dash: Dashboard):
     raw = request.match_info["job_id"]
     if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_JOB_ID:
         await dash.require_user(request)
-        raise _no_such("job")
+        raise no_such("job")
     found = await reads.job(dash.sessions, int(raw))
     if found is None:
         await dash.require_user(request)
-        raise _no_such("job")
+        raise no_such("job")
     job, submission = found
     user, account = await dash.require_teacher(request, job.owner)
     return user, account, job, submission
@@ -300,7 +276,7 @@ async def rerun(request: web.Request, dash: Dashboard) -> web.Response:
     dash.require_csrf(request, user, form)
     new_id = await requests.request_regrade(dash.sessions, job.id, by=user.login)
     if new_id is None:
-        raise _no_such("job")
+        raise no_such("job")
     dash.on_new_work()
     back = safe_next(form.get("next") if isinstance(form.get("next"), str) else None)
     target = back if back != "/" else f"/jobs/{new_id}"

@@ -11,10 +11,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from ghapp.store import reads
 from ghapp.store import similarity as reports
 from ghapp.store.models import utcnow
-from web.dashboard import ASSIGNMENT_NAME, Dashboard, Refusal, page
+from web.dashboard import Dashboard, Refusal, csv_attachment, page
+from web.gradebook import cell
 
 routes = web.RouteTableDef()
 
@@ -33,19 +33,10 @@ CSV_COLUMNS = (
 _BASE = "/orgs/{org}/assignments/{assignment}/similarity"
 
 
-def _no_such(what: str) -> Refusal:
-    return Refusal(404, "Not found", f"There is no such {what}.")
-
-
 async def _assignment(request: web.Request, dash: Dashboard):
     """The teacher asking, the org and the assignment in the path (403 for anyone but the
     org's teachers, before anything else is looked at; 404 for an assignment it has not)."""
-    user, account = await dash.require_teacher(request, request.match_info["org"])
-    name = request.match_info["assignment"]
-    if not ASSIGNMENT_NAME.match(name):
-        raise _no_such("assignment")
-    if await reads.assignment_config(dash.sessions, account.login, name) is None:
-        raise _no_such("assignment")
+    user, account, name, _ = await dash.require_assignment(request)
     report = await reports.report_of(dash.sessions, account.login, name)
     return user, account, name, report
 
@@ -124,23 +115,17 @@ async def similarity_csv(request: web.Request, dash: Dashboard) -> web.Response:
         writer.writerow(
             [
                 pair.rank,
-                _cell(pair.repo_a),
-                _cell(pair.repo_b),
+                cell(pair.repo_a),
+                cell(pair.repo_b),
                 f"{pair.similarity_a * 100:.0f}",
                 f"{pair.similarity_b * 100:.0f}",
                 pair.tokens,
-                _cell(pair.sha_a),
-                _cell(pair.sha_b),
+                cell(pair.sha_a),
+                cell(pair.sha_b),
                 computed,
             ]
         )
-    filename = f"{account.login}-{name}-similarity.csv"
-    return web.Response(
-        text=out.getvalue(),
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_attachment(out.getvalue(), f"{account.login}-{name}-similarity.csv")
 
 
 @routes.post(_BASE + "/refresh")
@@ -163,8 +148,3 @@ def _shown(fragment) -> bool:
     return isinstance(fragment, dict) and all(
         isinstance(fragment.get(key), kind) for key, kind in _FRAGMENT.items()
     )
-
-
-def _cell(text: str) -> str:
-    # As the gradebook's CSV: a cell a spreadsheet would run as a formula is kept text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

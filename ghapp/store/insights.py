@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, text
 
 from ghapp.store.models import HandOut, Job, Submission, Team, TeamMember
-from ghapp.store.reads import GradedRun, JobSeen
+from ghapp.store.reads import GRADED_RUN_COLUMNS, GradedRun, JobSeen
 
 READY = "ready"
 CHUNK = 500  # ids in one IN list: well under SQLite's limit on bound parameters
@@ -52,17 +52,7 @@ class JobTimed:
         )
 
 
-_RUN_COLUMNS = (
-    Submission.id,
-    Submission.job_id,
-    Submission.repo,
-    Submission.head_sha,
-    Submission.score,
-    Submission.max_score,
-    Submission.late,
-    Submission.status,
-    Submission.graded_at,
-)
+_RUN_COLUMNS = GRADED_RUN_COLUMNS
 _JOB_COLUMNS = (
     Job.id,
     Job.repo,
@@ -82,7 +72,7 @@ async def _read(sessions, *where) -> tuple[list[GradedRun], list[JobTimed]]:
         runs = [
             GradedRun(*row)
             for row in await session.execute(
-                select(*_RUN_COLUMNS)
+                select(*GRADED_RUN_COLUMNS)
                 .join(Job, Job.id == Submission.job_id)
                 .where(*where)
                 .order_by(Submission.id)

@@ -204,22 +204,26 @@ async def leaderboard_input(sessions, org: str, name: str) -> list[Standing]:
         return [Standing(*row) for row in found if isinstance(row[2], list) and row[2]]
 
 
+# A GradedRun's fields, in its order: every query that makes GradedRuns selects these.
+GRADED_RUN_COLUMNS = (
+    Submission.id,
+    Submission.job_id,
+    Submission.repo,
+    Submission.head_sha,
+    Submission.score,
+    Submission.max_score,
+    Submission.late,
+    Submission.status,
+    Submission.graded_at,
+)
+
+
 async def gradebook_input(sessions, org: str, name: str) -> tuple[list[GradedRun], list[JobSeen]]:
     async with sessions() as session:
         runs = [
             GradedRun(*row)
             for row in await session.execute(
-                select(
-                    Submission.id,
-                    Submission.job_id,
-                    Submission.repo,
-                    Submission.head_sha,
-                    Submission.score,
-                    Submission.max_score,
-                    Submission.late,
-                    Submission.status,
-                    Submission.graded_at,
-                )
+                select(*GRADED_RUN_COLUMNS)
                 .join(Job, Job.id == Submission.job_id)
                 .where(Job.owner == org, Job.assignment == name)
                 .order_by(Submission.id)
