@@ -24,8 +24,8 @@ from aiohttp import web
 from ghapp.core import insights as arithmetic
 from ghapp.core import phases
 from ghapp.core.events import Trigger
+from ghapp.store import handouts, reads
 from ghapp.store import insights as store
-from ghapp.store import reads
 from ghapp.store import roster as rosters
 from ghapp.store.models import utcnow
 from web import charts, gradebook
@@ -153,7 +153,7 @@ def _figures(a: Assignment, tests: TestsRead) -> tuple[dict, arithmetic.Latency]
 async def _missing(dash: Dashboard, a: Assignment) -> dict:
     """Who has not pushed: the roster's students without a pushed repository, when the org has
     a roster; else the repositories handed out and never pushed to."""
-    held = await store.holders(dash.sessions, a.account.login, a.name)
+    held = await handouts.holders(dash.sessions, a.account.login, a.name)
     roster = await rosters.roster_of(dash.sessions, a.account.login)
     if roster:
         students, _ = gradebook.by_student(a.table, roster, held)

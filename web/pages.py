@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from ghapp.core import phases
-from ghapp.store import extensions, handouts, reads, requests, teams
+from ghapp.store import extensions, handouts, reads, requests
 from ghapp.store import roster as rosters
 from ghapp.store.models import JobState
 from runner.outcome import Outcome
@@ -125,15 +125,7 @@ async def _by_student(dash: Dashboard, org: str, name: str, table) -> dict:
     roster = await rosters.roster_of(dash.sessions, org)
     if not roster:
         return {"students": [], "others": [], "term": term, "team_repos": team_repos}
-    handed: dict[str, str] = {}
-    for h in handed_out:
-        if h.state != "ready":
-            continue
-        if h.holder.startswith("team:"):  # a team expands to its members
-            for login in await teams.members_of(dash.sessions, org, name, h.holder[5:]):
-                handed[login] = h.repo
-        else:
-            handed[h.holder] = h.repo
+    handed = await handouts.holders(dash.sessions, org, name)  # a team's to each member
     students, others = gradebook.by_student(table, roster, handed)
     return {"students": students, "others": others, "term": term, "team_repos": team_repos}
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ghapp.store.db import write_session
-from ghapp.store.models import HandOut, HandOutAction, utcnow
+from ghapp.store.models import HandOut, HandOutAction, Team, TeamMember, utcnow
 
 MAKING, READY, FAILED = "making", "ready", "failed"
 
@@ -217,6 +217,36 @@ async def failed(sessions: async_sessionmaker, row_id: int, *, maker: str, probl
             .where(HandOut.id == row_id, HandOut.maker == maker, HandOut.state == MAKING)
             .values(state=FAILED, lease_until=None, problem=problem[:2000])
         )
+
+
+async def holders(sessions: async_sessionmaker, org: str, name: str) -> dict[str, str]:
+    """The repository handed out to each student of the assignment (login → repo, lower-case
+    logins), a team's to each of its members."""
+    org = org.lower()
+    async with sessions() as session:
+        alone = await session.execute(
+            select(HandOut.holder, HandOut.repo).where(
+                HandOut.org == org,
+                HandOut.assignment == name,
+                HandOut.state == READY,
+                HandOut.holder.not_like("team:%"),
+            )
+        )
+        found = {holder.lower(): repo for holder, repo in alone}
+        teamed = await session.execute(
+            select(TeamMember.login, HandOut.repo)
+            .join(Team, Team.id == TeamMember.team_id)
+            .join(
+                HandOut,
+                (HandOut.org == Team.org)
+                & (HandOut.assignment == Team.assignment)
+                & (HandOut.holder == "team:" + Team.slug),
+            )
+            .where(HandOut.org == org, HandOut.assignment == name, HandOut.state == READY)
+        )
+        for login, repo in teamed:
+            found.setdefault(login.lower(), repo)
+    return found
 
 
 async def handouts_of(sessions: async_sessionmaker, org: str, assignment: str) -> list[Handed]:

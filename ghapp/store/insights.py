@@ -15,10 +15,9 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select, text
 
-from ghapp.store.models import HandOut, Job, Submission, Team, TeamMember
+from ghapp.store.models import Job, Submission
 from ghapp.store.reads import GRADED_RUN_COLUMNS, GradedRun, JobSeen
 
-READY = "ready"
 CHUNK = 500  # ids in one IN list: well under SQLite's limit on bound parameters
 KEPT_SUBMISSIONS = 20_000  # whose tests a process keeps (a few MiB): forty assignments of 500
 _kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # by database: id → its tests
@@ -173,34 +172,4 @@ async def tests_named(sessions, submission_ids, name: str) -> dict[int, list]:
             chunk = {"ids": ids[start : start + CHUNK], "name": name}
             for id_, *_, whole in await session.execute(query, chunk):
                 found.setdefault(id_, []).append(json.loads(whole))
-    return found
-
-
-async def holders(sessions, org: str, name: str) -> dict[str, str]:
-    """The repository handed out to each student of the assignment (login → repo, lower-case
-    logins), a team's to each of its members."""
-    org = org.lower()
-    async with sessions() as session:
-        alone = await session.execute(
-            select(HandOut.holder, HandOut.repo).where(
-                HandOut.org == org,
-                HandOut.assignment == name,
-                HandOut.state == READY,
-                HandOut.holder.not_like("team:%"),
-            )
-        )
-        found = {holder.lower(): repo for holder, repo in alone}
-        teamed = await session.execute(
-            select(TeamMember.login, HandOut.repo)
-            .join(Team, Team.id == TeamMember.team_id)
-            .join(
-                HandOut,
-                (HandOut.org == Team.org)
-                & (HandOut.assignment == Team.assignment)
-                & (HandOut.holder == "team:" + Team.slug),
-            )
-            .where(HandOut.org == org, HandOut.assignment == name, HandOut.state == READY)
-        )
-        for login, repo in teamed:
-            found.setdefault(login.lower(), repo)
     return found
