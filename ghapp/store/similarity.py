@@ -139,8 +139,9 @@ def _report(org: str, assignment: str):
 
 
 async def grading_waiting(sessions: async_sessionmaker, *, since: datetime) -> bool:
-    """Whether pushes received since `since` wait to be graded: similarity waits for them."""
-    waiting = [str(JobState.RECEIVED), str(JobState.QUEUED)]
+    """Whether pushes received since `since` wait to be graded, or are being graded (a job
+    retrying its download, say): similarity waits for them, and takes none of their calls."""
+    waiting = [str(JobState.RECEIVED), str(JobState.QUEUED), str(JobState.RUNNING)]
     async with sessions() as session:
         return bool(
             await session.scalar(
